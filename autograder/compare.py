@@ -1,0 +1,86 @@
+"""Comparisons whose failure messages teach: expected vs got, shape, dtype, first mismatch, tolerance."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .codec import Array
+
+
+class Mismatch(AssertionError):
+    """A value came back, but it is not the expected one."""
+
+
+def _kind(x) -> str:
+    if isinstance(x, Array):
+        return "a torch.Tensor" if x.kind == "tensor" else "a numpy array"
+    return {bool: "a bool", int: "an int", float: "a float", str: "a str", list: "a list", dict: "a dict",
+            type(None): "None"}.get(type(x), type(x).__name__)
+
+
+def _fmt(v) -> str:
+    return f"{v:.6g}" if isinstance(v, (float, np.floating)) else repr(v.item() if hasattr(v, "item") else v)
+
+
+def assert_close(got, expected, *, name: str, rtol: float = 1e-5, atol: float = 1e-6,
+                 check_dtype: bool = True) -> None:
+    """``got`` equals ``expected`` elementwise within ``|got − expected| ≤ atol + rtol·|expected|``.
+
+    Works on arrays (shape, dtype, kind checked first), numbers, and lists/dicts of them.
+    """
+    if isinstance(expected, Array):
+        if not isinstance(got, Array):
+            raise Mismatch(f"{name} should return {_kind(expected)} of shape {expected.shape}, got {_kind(got)}")
+        if got.kind != expected.kind:
+            raise Mismatch(f"{name} should return {_kind(expected)}, got {_kind(got)}")
+        if got.shape != expected.shape:
+            raise Mismatch(f"{name} has the wrong shape: expected {expected.shape}, got {got.shape}")
+        if check_dtype and got.dtype != expected.dtype:
+            raise Mismatch(f"{name} has the wrong dtype: expected {expected.dtype}, got {got.dtype}")
+        _close_values(got.values, expected.values, name=name, rtol=rtol, atol=atol)
+    elif isinstance(expected, (list, dict)):
+        if type(got) is not type(expected) or len(got) != len(expected):
+            n = f" of length {len(got)}" if isinstance(got, (list, dict)) else ""
+            raise Mismatch(f"{name} should be {_kind(expected)} of length {len(expected)}, got {_kind(got)}{n}")
+        if isinstance(expected, dict):
+            if set(got) != set(expected):
+                raise Mismatch(f"{name} should have keys {sorted(expected)}, got {sorted(got)}")
+            for k in expected:
+                assert_close(got[k], expected[k], name=f"{name}[{k!r}]", rtol=rtol, atol=atol, check_dtype=check_dtype)
+        else:
+            for i, (g, e) in enumerate(zip(got, expected)):
+                assert_close(g, e, name=f"{name}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype)
+    elif isinstance(expected, (bool, str)) or expected is None:
+        if type(got) is not type(expected) or got != expected:
+            raise Mismatch(f"{name}: expected {expected!r}, got {got!r}")
+    else:  # int or float
+        if type(got) not in (int, float):
+            raise Mismatch(f"{name} should be a number, got {_kind(got)}")
+        _close_values(np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64),
+                      name=name, rtol=rtol, atol=atol)
+
+
+def _close_values(got: np.ndarray, expected: np.ndarray, *, name: str, rtol: float, atol: float) -> None:
+    g, e = got.astype(np.float64), expected.astype(np.float64)
+    bad = ~np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+    if not bad.any():
+        return
+    first = np.argwhere(bad)[0]
+    index = tuple(int(i) for i in first)
+    at = f" at index {index}" if g.ndim else ""
+    where = f"{int(bad.sum())} of {bad.size} values differ; first" if g.ndim else "value differs"
+    raise Mismatch(
+        f"{name}: {where}{at}: expected {_fmt(e[index] if g.ndim else e)}, got {_fmt(g[index] if g.ndim else g)} "
+        f"(tolerance |got − expected| ≤ {atol:g} + {rtol:g}·|expected|)"
+    )
+
+
+def assert_equal(got, expected, *, name: str) -> None:
+    """Exact equality (integers, token ids, masks): ``assert_close`` with zero tolerance."""
+    assert_close(got, expected, name=name, rtol=0.0, atol=0.0)
+
+
+def assert_true(condition: bool, message: str) -> None:
+    """A property of the student's output that has no reference value (e.g. 'x_hat was not modified')."""
+    if not condition:
+        raise Mismatch(message)

@@ -1,0 +1,161 @@
+"""Run the checks on one submission and report: a table, and results.json in Gradescope's format.
+
+The checks are pytest tests run in this (trusted) process; the only student-facing object they get is the
+``student`` fixture, which talks to a worker process (``client.py``). Pass or fail is decided here, from
+the plain data that came back — never from anything the student's process says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import textwrap
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+
+from .client import StudentError, Worker
+from .compare import Mismatch
+from .oracle import CachedReference, LiveReference, ReferenceError
+from .paths import CHECKS, HIDDEN_CHECKS, PUBLIC_CHECKS
+from .submission import SubmissionError, prepare
+
+PLUGIN = pytest.StashKey["GradingPlugin"]()  # how the checks' fixtures find the running grader
+VISIBILITY = {"public": "visible", "hidden": "after_published"}  # Gradescope's words
+
+
+@dataclass
+class CheckResult:
+    name: str          # the check's docstring, first line
+    nodeid: str        # e.g. public/test_autoencoder.py::test_reconstruction_loss_mean
+    visibility: str    # "public" or "hidden"
+    max_score: float
+    score: float
+    passed: bool
+    message: str       # why it failed, written for the student; "" when passed
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, (StudentError, Mismatch)):
+        return str(exc)
+    if isinstance(exc, ReferenceError):
+        return f"grader error, not your fault — please tell the course staff: {exc}"
+    if isinstance(exc, AssertionError):
+        return str(exc).split("\nassert ")[0] or "a property of your output does not hold"
+    return f"grader error, not your fault — please tell the course staff: {type(exc).__name__}: {exc}"
+
+
+class GradingPlugin:
+    """Collects one :class:`CheckResult` per check; holds the student worker and the reference."""
+
+    def __init__(self, student: Worker, reference):
+        self.student, self.reference = student, reference
+        self.results: list[CheckResult] = []
+        self.errors: list[str] = []
+
+    def pytest_configure(self, config):
+        config.stash[PLUGIN] = self
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            marker = item.get_closest_marker("check")
+            if marker is None or {"points", "timeout"} - set(marker.kwargs):
+                raise pytest.UsageError(f"{item.nodeid} needs @pytest.mark.check(points=..., timeout=...)")
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(f"could not load checks {report.nodeid}: {report.longreprtext[-2000:]}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            points = float(item.get_closest_marker("check").kwargs["points"])
+            passed = report.passed
+            message = "" if passed else (_message(call.excinfo.value) if call.excinfo else "skipped")
+            doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+            visibility = "public" if PUBLIC_CHECKS in Path(item.path).parents else "hidden"
+            self.results.append(CheckResult(doc, item.nodeid, visibility, points, points if passed else 0.0,
+                                            passed, message))
+
+
+def run_checks(student: Worker, reference, visibilities=("public", "hidden"), select: str | None = None
+               ) -> tuple[list[CheckResult], list[str]]:
+    """Run the checks of the given visibilities against ``student``; return results and loading errors."""
+    folders = {"public": PUBLIC_CHECKS, "hidden": HIDDEN_CHECKS}
+    args = [str(folders[v]) for v in visibilities if folders[v].is_dir()]
+    args += ["-c", str(CHECKS / "pytest.ini"), "--rootdir", str(CHECKS), "--import-mode=importlib",
+             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-W", "ignore::DeprecationWarning"]
+    if select:
+        args += ["-k", select]
+    plugin = GradingPlugin(student, reference)
+    code = pytest.main(args, plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        plugin.errors.append(f"the checks could not run (pytest exit code {int(code)})")
+    return plugin.results, plugin.errors
+
+
+def results_json(results: list[CheckResult], execution_time: float, output: str) -> dict:
+    """Gradescope's autograder results format."""
+    return {
+        "score": round(sum(r.score for r in results), 4),
+        "execution_time": round(execution_time, 3),
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [
+            {"name": r.name, "number": str(i + 1), "score": r.score, "max_score": r.max_score,
+             "status": "passed" if r.passed else "failed", "output": r.message or "passed",
+             "visibility": VISIBILITY[r.visibility], "tags": [r.nodeid.split("/")[-1].split("::")[0]]}
+            for i, r in enumerate(results)
+        ],
+    }
+
+
+def table(results: list[CheckResult], width: int = 100) -> str:
+    """A plain-text table: check, points, passed, message (wrapped under the check)."""
+    lines = [f"{'check':<70} {'points':>9}  passed", "-" * 88]
+    for r in results:
+        name = r.name if len(r.name) <= 70 else r.name[:67] + "..."
+        lines.append(f"{name:<70} {r.score:>4g}/{r.max_score:<4g}  {'yes' if r.passed else 'NO'}")
+        for para in r.message.splitlines():
+            lines += textwrap.wrap(para, width=width, initial_indent="    ", subsequent_indent="      ") or [""]
+    total, most = sum(r.score for r in results), sum(r.max_score for r in results)
+    lines += ["-" * 88, f"{'total':<70} {total:>4g}/{most:<4g}"]
+    return "\n".join(lines)
+
+
+def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = False) -> dict:
+    """Grade one submission (a folder or a .zip); write ``out/results.json``; return its contents."""
+    start = time.monotonic()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    notes = []
+    workdir = Path(tempfile.mkdtemp(prefix="grade-"))
+    try:
+        try:
+            root = prepare(submission, workdir)
+        except (SubmissionError, OSError) as exc:  # grade what we can: every check then says what is missing
+            notes.append(f"Your submission could not be read: {exc}")
+            root = workdir / "empty"
+            root.mkdir()
+        reference = CachedReference(cache or out / ".reference-cache", LiveReference())
+        with Worker(root) as student:
+            try:
+                results, errors = run_checks(student, reference)
+            finally:
+                reference.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    notes += errors
+    data = results_json(results, time.monotonic() - start, "\n".join(notes))
+    (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+    if not quiet:
+        print(f"== {Path(submission).name}")
+        print("\n".join(notes + [table(results)]))
+    return data

@@ -1,0 +1,170 @@
+"""Grading end to end: full marks, zero, broken and hostile submissions, determinism, the results format."""
+
+import csv
+import json
+import os
+import zipfile
+
+import pytest
+
+from autograder.grading import grade
+from autograder.paths import SOLUTIONS, STARTER
+
+LOSS = "autoencoder.py"
+BODY = "    per_example = (x - x_hat).pow(2).flatten(start_dim=1).sum(dim=1)  # (B,)\n"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """References shared by every grading in this module, as grade-all shares them."""
+    return tmp_path_factory.mktemp("reference-cache")
+
+
+def run(submission, tmp_path, cache, name="out"):
+    return grade(submission, tmp_path / name, cache=cache, quiet=True)
+
+
+def outputs(results):
+    return [t["output"] for t in results["tests"]]
+
+
+def test_solution_scores_full_marks(tmp_path, cache):
+    results = run(SOLUTIONS, tmp_path, cache)
+    assert results["tests"], "no checks ran"
+    assert all(t["status"] == "passed" for t in results["tests"]), outputs(results)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
+
+
+def test_untouched_starter_scores_zero_and_says_not_implemented(tmp_path, cache):
+    results = run(STARTER, tmp_path, cache)
+    assert results["score"] == 0
+    for test in results["tests"]:
+        assert test["status"] == "failed"
+        assert "not implemented yet" in test["output"] and "Traceback" not in test["output"], test
+
+
+def test_results_json_has_the_gradescope_fields(tmp_path, cache):
+    run(SOLUTIONS, tmp_path, cache)
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {"score", "execution_time", "output", "tests"} <= data.keys()
+    for test in data["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= test.keys()
+        assert test["status"] in ("passed", "failed")
+        assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+    assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}, "public and hidden checks"
+
+
+def test_grading_twice_gives_identical_results(tmp_path, make_submission, cache):
+    wrong = make_submission({LOSS: (BODY, BODY.replace("pow(2)", "abs()"))})
+    first, second = run(wrong, tmp_path, cache, "a"), run(wrong, tmp_path, cache, "b")
+    first.pop("execution_time"), second.pop("execution_time")
+    assert first == second
+
+
+def test_a_wrong_value_names_the_first_mismatch_and_the_tolerance(tmp_path, make_submission, cache):
+    results = run(make_submission({LOSS: (BODY, BODY.replace("pow(2)", "abs()"))}), tmp_path, cache)
+    assert results["score"] == 0
+    message = outputs(results)[0]
+    assert "expected" in message and "got" in message and "tolerance" in message, message
+
+
+def test_a_wrong_shape_says_expected_and_got_shapes(tmp_path, make_submission, cache):
+    results = run(make_submission({LOSS: (".sum(dim=1)  # (B,)", ".sum(dim=1, keepdim=True)  # (B,)")}), tmp_path, cache)
+    messages = outputs(results)
+    assert any("wrong shape: expected (5,), got (5, 1)" in m for m in messages), messages
+
+
+def test_a_wrong_dtype_is_named(tmp_path, make_submission, cache):
+    results = run(make_submission({LOSS: ("  # (B,)\n", ".float()  # (B,)\n")}), tmp_path, cache)
+    assert any("wrong dtype: expected float64, got float32" in m for m in outputs(results)), outputs(results)
+
+
+def test_an_exception_is_reported_with_the_line_and_other_checks_still_run(tmp_path, make_submission, cache):
+    patched = BODY + "    if x.dim() > 2:\n        raise RuntimeError('boom')\n"
+    results = run(make_submission({LOSS: (BODY, patched)}), tmp_path, cache)
+    status = [t["status"] for t in results["tests"]]
+    assert "passed" in status and "failed" in status, status
+    failed = next(t for t in results["tests"] if t["status"] == "failed")
+    assert "raised RuntimeError: boom" in failed["output"] and "pretraining/autoencoder.py:" in failed["output"]
+
+
+def test_a_hang_times_out_and_the_next_check_still_runs(tmp_path, make_submission, cache, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_TIMEOUT_SCALE", "0.1")
+    patched = BODY + "    if x.dim() == 2:\n        while True:\n            pass\n"
+    results = run(make_submission({LOSS: (BODY, patched)}), tmp_path, cache)
+    first, second = results["tests"]
+    assert first["status"] == "failed" and "timed out" in first["output"] and "allows 3 s" in first["output"]
+    assert second["status"] == "passed", second
+
+
+@pytest.mark.parametrize("exit_call", ["import sys; sys.exit(0)", "import os; os._exit(0)"])
+def test_exiting_early_does_not_pass(tmp_path, make_submission, cache, exit_call):
+    results = run(make_submission({LOSS: (BODY, f"    {exit_call}\n" + BODY)}), tmp_path, cache)
+    assert results["score"] == 0, outputs(results)
+
+
+def test_printed_pass_claims_and_a_planted_conftest_change_nothing(tmp_path, make_submission, cache):
+    fake = "    print('PASSED 100/100'); print('{\"score\": 100}')\n"
+    conftest = "import pytest\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n" \
+               "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n"
+    submission = make_submission({LOSS: (BODY, fake + BODY.replace("pow(2)", "abs()"))},
+                                 extra={"conftest.py": conftest, "pretraining/conftest.py": conftest})
+    assert run(submission, tmp_path, cache)["score"] == 0
+
+
+def test_an_object_that_equals_everything_is_refused(tmp_path, make_submission, cache):
+    patched = "    class Liar:\n        def __eq__(self, other): return True\n    return Liar()\n"
+    results = run(make_submission({LOSS: (BODY, patched + BODY)}), tmp_path, cache)
+    assert results["score"] == 0
+    assert all("Liar" in m for m in outputs(results)), outputs(results)
+
+
+def test_a_syntax_error_is_reported_per_check(tmp_path, make_submission, cache):
+    results = run(make_submission({LOSS: (BODY, BODY + "    return (\n")}), tmp_path, cache)
+    assert results["score"] == 0
+    assert all("could not import" in m and "SyntaxError" in m for m in outputs(results)), outputs(results)
+
+
+def test_a_missing_package_fails_every_check_with_a_clear_note(tmp_path, cache):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    results = run(empty, tmp_path, cache)
+    assert results["score"] == 0 and results["tests"]
+    assert "no `pretraining/` folder found" in results["output"]
+
+
+def test_a_zip_submission_grades_like_the_folder(tmp_path, cache):
+    archive = tmp_path / "student.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in (SOLUTIONS / "pretraining").rglob("*.py"):
+            z.write(path, f"handin/{path.relative_to(SOLUTIONS)}")
+    results = run(archive, tmp_path, cache)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0
+
+
+def test_a_zip_with_path_traversal_is_refused(tmp_path, cache):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("../../escaped.py", "x = 1\n")
+        z.writestr("pretraining/__init__.py", "")
+    results = run(archive, tmp_path, cache)
+    assert "unsafe path" in results["output"] and results["score"] == 0
+    assert not (tmp_path / "escaped.py").exists()
+
+
+def test_grade_all_writes_one_result_each_and_a_csv(tmp_path, make_submission):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "alice").symlink_to(SOLUTIONS, target_is_directory=True)
+    broken = make_submission({LOSS: (BODY, "    import os; os.kill(os.getpid(), 9)\n" + BODY)})
+    os.rename(broken, folder / "bob")
+    (folder / "carol.zip").write_bytes(b"this is not a zip file")
+    from autograder.cli import main
+
+    assert main(["grade-all", str(folder), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    assert set(rows) == {"alice", "bob", "carol"}
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0
+    assert float(rows["bob"]["score"]) == 0 and float(rows["carol"]["score"]) == 0
+    bob = json.loads((tmp_path / "out" / "bob" / "results.json").read_text())
+    assert all("killed by signal 9" in t["output"] for t in bob["tests"]), bob

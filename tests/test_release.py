@@ -1,0 +1,83 @@
+"""Release: solution regions become stubs; the committed release matches what solutions/ would generate."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autograder.paths import ASSIGNMENTS, REPO, SOLUTIONS, STARTER
+from autograder.release import ReleaseError, stub_source
+
+SOURCE = '''def f(x):
+    """Doc."""
+    y = 1
+    ### BEGIN SOLUTION
+    ### HINT: add one.
+    return x + y
+    ### END SOLUTION
+
+
+class Net:
+    def forward(self, x):
+        ### BEGIN SOLUTION
+        return x
+        ### END SOLUTION
+'''
+
+
+def test_stub_replaces_each_region_and_keeps_the_rest():
+    out = stub_source(SOURCE, "m.py")
+    assert "return x + y" not in out and "return x\n" not in out
+    assert '    """Doc."""\n    y = 1\n' in out
+    assert "raise NotImplementedError('f is not implemented yet (m.py). Hint: add one.')" in out
+    assert "        raise NotImplementedError('Net.forward is not implemented yet (m.py).')" in out
+    compile(out, "m.py", "exec")
+
+
+@pytest.mark.parametrize("bad", [
+    "def f():\n    ### BEGIN SOLUTION\n    pass\n",                                   # no END
+    "def f():\n    ### END SOLUTION\n",                                               # stray END
+    "### BEGIN SOLUTION\nX = 1\n### END SOLUTION\n",                                  # not in a function
+    "def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    ### END SOLUTION\n",  # nested
+])
+def test_malformed_regions_are_refused(bad):
+    with pytest.raises(ReleaseError):
+        stub_source(bad, "m.py")
+
+
+def test_starter_code_has_no_solution_text():
+    for path in (STARTER / "pretraining").rglob("*.py"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
+
+
+def test_student_notebooks_have_no_solutions_or_hidden_tests():
+    for path in ASSIGNMENTS.glob("*.ipynb"):
+        text = path.read_text()
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "HIDDEN TESTS"):
+            assert marker not in text, f"{path.name} contains {marker}"
+        nb = json.loads(text)
+        assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "outputs not cleared"
+
+
+def test_every_source_module_and_notebook_is_released():
+    modules = {p.relative_to(SOLUTIONS) for p in (SOLUTIONS / "pretraining").rglob("*.py")}
+    assert modules == {p.relative_to(STARTER) for p in (STARTER / "pretraining").rglob("*.py")}
+    sources = {p.stem for p in (SOLUTIONS / "notebooks").glob("[0-9]*.py")}
+    assert sources and sources == {p.stem for p in ASSIGNMENTS.glob("*.ipynb")}
+
+
+def test_release_check_is_clean_and_notices_a_stale_file():
+    run = [sys.executable, "-m", "autograder", "release", "--check"]
+    clean = subprocess.run(run, cwd=REPO, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    stale = STARTER / "pretraining" / "autoencoder.py"
+    original = stale.read_text()
+    try:
+        stale.write_text(original + "\n# edited by hand\n")
+        dirty = subprocess.run(run, cwd=REPO, capture_output=True, text=True)
+    finally:
+        stale.write_text(original)
+    assert dirty.returncode == 1
+    assert "stale: starter_code/pretraining/autoencoder.py" in dirty.stdout
