@@ -48,7 +48,8 @@ def cmd_check(args) -> int:
 def cmd_grade(args) -> int:
     from .grading import grade
 
-    grade(Path(args.submission), Path(args.out), Path(args.reference_cache) if args.reference_cache else None)
+    grade(Path(args.submission), Path(args.out), Path(args.reference_cache) if args.reference_cache else None,
+          select=args.k)
     return 0
 
 
@@ -128,6 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("submission")
     p.add_argument("--out", required=True)
     p.add_argument("--reference-cache", default=None)
+    p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("grade-all", help="grade every submission in a folder; write grades.csv")
     p.add_argument("folder")

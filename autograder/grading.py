@@ -118,20 +118,26 @@ def results_json(results: list[CheckResult], execution_time: float, output: str)
 
 
 def table(results: list[CheckResult], width: int = 100) -> str:
-    """A plain-text table: check, points, passed, message (wrapped under the check)."""
-    lines = [f"{'check':<70} {'points':>9}  passed", "-" * 88]
+    """A plain-text table: check, visibility, points, passed; a failure's message wrapped under its check."""
+    w = min(max([len(r.name) for r in results] + [5]), 96)
+    rule = "-" * (w + 27)
+    lines = [f"{'check':<{w}}  {'':<6} {'points':>9}  passed", rule]
     for r in results:
-        name = r.name if len(r.name) <= 70 else r.name[:67] + "..."
-        lines.append(f"{name:<70} {r.score:>4g}/{r.max_score:<4g}  {'yes' if r.passed else 'NO'}")
+        name = r.name if len(r.name) <= w else r.name[:w - 3] + "..."
+        lines.append(f"{name:<{w}}  {r.visibility:<6} {r.score:>4g}/{r.max_score:<4g}  {'yes' if r.passed else 'NO'}")
         for para in r.message.splitlines():
             lines += textwrap.wrap(para, width=width, initial_indent="    ", subsequent_indent="      ") or [""]
     total, most = sum(r.score for r in results), sum(r.max_score for r in results)
-    lines += ["-" * 88, f"{'total':<70} {total:>4g}/{most:<4g}"]
+    lines += [rule, f"{'total':<{w}}  {'':<6} {total:>4g}/{most:<4g}"]
     return "\n".join(lines)
 
 
-def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = False) -> dict:
-    """Grade one submission (a folder or a .zip); write ``out/results.json``; return its contents."""
+def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = False, select: str | None = None
+          ) -> dict:
+    """Grade one submission (a folder or a .zip); write ``out/results.json``; return its contents.
+
+    ``select`` is a pytest ``-k`` expression that limits the checks (e.g. to regrade one section).
+    """
     start = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,7 +153,7 @@ def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = 
         reference = CachedReference(cache or out / ".reference-cache", LiveReference())
         with Worker(root) as student:
             try:
-                results, errors = run_checks(student, reference)
+                results, errors = run_checks(student, reference, select=select)
             finally:
                 reference.close()
     finally:
