@@ -79,6 +79,8 @@ class GradingPlugin:
             passed = report.passed
             message = "" if passed else (_message(call.excinfo.value) if call.excinfo else "skipped")
             doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+            if hasattr(item, "callspec"):  # a parametrized check: one row per case, each with its own name
+                doc += f" [{item.callspec.id}]"
             visibility = "public" if PUBLIC_CHECKS in Path(item.path).parents else "hidden"
             self.results.append(CheckResult(doc, item.nodeid, visibility, points, points if passed else 0.0,
                                             passed, message))

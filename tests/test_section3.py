@@ -52,7 +52,8 @@ def test_each_mistake_fails_its_checks(mistake, make_submission, tmp_path):
     results = grade(make_submission(patches), tmp_path / "out", cache=tmp_path.parent / "section3-cache", quiet=True,
                     select="autoregressive or sampling or kv_cache")
     failed = {t["name"]: t["output"] for t in results["tests"] if t["status"] == "failed"}
-    for fragment in failing:
-        hits = [name for name in failed if fragment in name]
+    for fragment in failing:  # a string, or a tuple of strings that must all be in the check's name
+        parts = (fragment,) if isinstance(fragment, str) else fragment
+        hits = [name for name in failed if all(part in name for part in parts)]
         assert hits, f"{mistake}: no failing check matches {fragment!r}; failed: {list(failed)}"
     assert all("grader error" not in message for message in failed.values()), failed
