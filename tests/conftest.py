@@ -32,3 +32,25 @@ def make_submission(tmp_path):
         return root
 
     return make
+
+
+@pytest.fixture
+def expect_caught(make_submission, tmp_path):
+    """Grade the solution with ``patches`` applied; every fragment must name a failing check, no grader error.
+
+    A fragment is a string, or a tuple of strings that must all appear in the failing check's name.
+    """
+    from autograder.grading import grade
+
+    def run(patches: dict, failing: list, select: str) -> dict:
+        results = grade(make_submission(patches), tmp_path / "out", cache=tmp_path.parent / "reference-cache",
+                        quiet=True, select=select)
+        failed = {t["name"]: t["output"] for t in results["tests"] if t["status"] == "failed"}
+        for fragment in failing:
+            parts = (fragment,) if isinstance(fragment, str) else fragment
+            assert any(all(p in name for p in parts) for name in failed), \
+                f"no failing check matches {fragment!r}; failed: {list(failed)}"
+        assert all("grader error" not in message for message in failed.values()), failed
+        return failed
+
+    return run

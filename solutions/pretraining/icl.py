@@ -1,0 +1,124 @@
+"""In-context learning: put the k labelled examples in the prompt instead of training on them.
+
+A k-shot prompt is an optional instruction, k solved examples, and the query left open::
+
+    {instruction}{input_prefix}{x_1}{output_prefix}{y_1}{separator} … {input_prefix}{x_q}{output_prefix}
+
+The model then answers by the label it finds most likely (classification: score every candidate label) or
+by what it writes (generation: greedy decoding with the KV cache of section 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pretraining.kv_cache import generate_with_cache
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How examples are written down. ``label_words`` maps a label to the text the model should produce."""
+
+    instruction: str = ""
+    input_prefix: str = ""
+    output_prefix: str = ""
+    separator: str = ""
+    label_words: dict | None = None
+
+    def answer(self, label) -> str:
+        return str(self.label_words[label]) if self.label_words is not None else str(label)
+
+
+PLAIN = PromptFormat()  # the shipped GPT's own format: <x…><y…><x…><y…>…<x_q>
+
+
+def build_prompt(support: list[tuple[str, object]], query: str, fmt: PromptFormat = PLAIN,
+                 tokenizer=None, max_tokens: int | None = None) -> str:
+    """The k-shot prompt for ``query`` with the ``support`` examples in the order given.
+
+    Args:
+        support:    k (input, label) pairs; labels are written with ``fmt.answer(label)``.
+        query:      the input to label; the prompt ends right after its ``output_prefix``.
+        tokenizer, max_tokens: if both are given and the prompt is longer than ``max_tokens`` tokens, drop
+                    the *earliest* examples until it fits — the query and the instruction are never cut.
+
+    Raises:
+        ValueError: if even the prompt with no examples is longer than ``max_tokens``.
+    """
+    ### BEGIN SOLUTION
+    ### HINT: write each example as input_prefix + x + output_prefix + answer + separator; after the instruction and the examples, input_prefix + query + output_prefix. Drop support[0] while too long.
+    def write(examples):
+        shots = "".join(f"{fmt.input_prefix}{x}{fmt.output_prefix}{fmt.answer(y)}{fmt.separator}" for x, y in examples)
+        return f"{fmt.instruction}{shots}{fmt.input_prefix}{query}{fmt.output_prefix}"
+
+    examples = list(support)
+    prompt = write(examples)
+    if tokenizer is None or max_tokens is None:
+        return prompt
+    while len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) > max_tokens:
+        if not examples:
+            raise ValueError(f"the query alone needs more than max_tokens={max_tokens} tokens")
+        examples = examples[1:]
+        prompt = write(examples)
+    return prompt
+    ### END SOLUTION
+
+
+def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]) -> torch.Tensor:
+    """log p(candidate | prompt), summed over the candidate's tokens, for every prompt and every candidate.
+
+    All N·C sequences (prompt + candidate) go through the model in ONE batched forward pass: they are
+    right-padded to the same length, and only the candidate's own tokens are scored.
+
+    Args:
+        prompts:    N strings; candidates: C strings (e.g. the label words), each ≥ 1 token.
+
+    Returns:
+        (N, C) float tensor on the CPU.
+    """
+    ### BEGIN SOLUTION
+    ### HINT: tokenize prompt and candidate separately and concatenate ids; right-pad; logits[:, t-1] scores token t; sum log_softmax over each candidate's positions.
+    device = next(model.parameters()).device
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    prompt_ids, candidate_ids = [encode(p) for p in prompts], [encode(c) for c in candidates]
+    rows = [(p, c) for p in prompt_ids for c in candidate_ids]  # N·C (prompt, candidate) pairs
+    T = max(len(p) + len(c) for p, c in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = torch.full((len(rows), T), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), T), dtype=torch.long)
+    scored = torch.zeros((len(rows), T), dtype=torch.bool)  # positions whose token belongs to the candidate
+    for i, (p, c) in enumerate(rows):
+        ids[i, :len(p) + len(c)] = torch.tensor(p + c)
+        mask[i, :len(p) + len(c)] = 1
+        scored[i, len(p):len(p) + len(c)] = True
+    with torch.no_grad():
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu()  # (N·C, T, V)
+    log_probs = logits[:, :-1].log_softmax(dim=-1).gather(2, ids[:, 1:, None]).squeeze(2)  # (N·C, T-1): token t+1
+    total = (log_probs * scored[:, 1:]).sum(dim=1)  # (N·C,)
+    return total.reshape(len(prompts), len(candidates))
+    ### END SOLUTION
+
+
+def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, stop: str | None = None) -> list[str]:
+    """Greedy answers to a batch of prompts with the KV-cache loop; the text after each prompt, cut at ``stop``.
+
+    Prompts of different lengths are LEFT-padded, so that every row's newest token sits at the last
+    position, where the next token is read.
+    """
+    ### BEGIN SOLUTION
+    ### HINT: left-pad the encoded prompts (attention_mask 0 on the padding), call generate_with_cache(model, ids, max_new_tokens, attention_mask=mask), decode only the new tokens.
+    device = next(model.parameters()).device
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    T = max(len(e) for e in encoded)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = torch.full((len(encoded), T), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), T), dtype=torch.long)
+    for i, e in enumerate(encoded):
+        ids[i, T - len(e):] = torch.tensor(e)
+        mask[i, T - len(e):] = 1
+    out = generate_with_cache(model, ids.to(device), max_new_tokens, attention_mask=mask.to(device))
+    answers = [tokenizer.decode(row[T:].tolist(), skip_special_tokens=True) for row in out.cpu()]
+    return [a.split(stop)[0] if stop else a for a in answers]
+    ### END SOLUTION

@@ -1,0 +1,74 @@
+"""In-context learning: put the k labelled examples in the prompt instead of training on them.
+
+A k-shot prompt is an optional instruction, k solved examples, and the query left open::
+
+    {instruction}{input_prefix}{x_1}{output_prefix}{y_1}{separator} … {input_prefix}{x_q}{output_prefix}
+
+The model then answers by the label it finds most likely (classification: score every candidate label) or
+by what it writes (generation: greedy decoding with the KV cache of section 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pretraining.kv_cache import generate_with_cache
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How examples are written down. ``label_words`` maps a label to the text the model should produce."""
+
+    instruction: str = ""
+    input_prefix: str = ""
+    output_prefix: str = ""
+    separator: str = ""
+    label_words: dict | None = None
+
+    def answer(self, label) -> str:
+        return str(self.label_words[label]) if self.label_words is not None else str(label)
+
+
+PLAIN = PromptFormat()  # the shipped GPT's own format: <x…><y…><x…><y…>…<x_q>
+
+
+def build_prompt(support: list[tuple[str, object]], query: str, fmt: PromptFormat = PLAIN,
+                 tokenizer=None, max_tokens: int | None = None) -> str:
+    """The k-shot prompt for ``query`` with the ``support`` examples in the order given.
+
+    Args:
+        support:    k (input, label) pairs; labels are written with ``fmt.answer(label)``.
+        query:      the input to label; the prompt ends right after its ``output_prefix``.
+        tokenizer, max_tokens: if both are given and the prompt is longer than ``max_tokens`` tokens, drop
+                    the *earliest* examples until it fits — the query and the instruction are never cut.
+
+    Raises:
+        ValueError: if even the prompt with no examples is longer than ``max_tokens``.
+    """
+    raise NotImplementedError('build_prompt is not implemented yet (pretraining/icl.py). Hint: write each example as input_prefix + x + output_prefix + answer + separator; after the instruction and the examples, input_prefix + query + output_prefix. Drop support[0] while too long.')
+
+
+def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]) -> torch.Tensor:
+    """log p(candidate | prompt), summed over the candidate's tokens, for every prompt and every candidate.
+
+    All N·C sequences (prompt + candidate) go through the model in ONE batched forward pass: they are
+    right-padded to the same length, and only the candidate's own tokens are scored.
+
+    Args:
+        prompts:    N strings; candidates: C strings (e.g. the label words), each ≥ 1 token.
+
+    Returns:
+        (N, C) float tensor on the CPU.
+    """
+    raise NotImplementedError("score_candidates is not implemented yet (pretraining/icl.py). Hint: tokenize prompt and candidate separately and concatenate ids; right-pad; logits[:, t-1] scores token t; sum log_softmax over each candidate's positions.")
+
+
+def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, stop: str | None = None) -> list[str]:
+    """Greedy answers to a batch of prompts with the KV-cache loop; the text after each prompt, cut at ``stop``.
+
+    Prompts of different lengths are LEFT-padded, so that every row's newest token sits at the last
+    position, where the next token is read.
+    """
+    raise NotImplementedError('generate_answers is not implemented yet (pretraining/icl.py). Hint: left-pad the encoded prompts (attention_mask 0 on the padding), call generate_with_cache(model, ids, max_new_tokens, attention_mask=mask), decode only the new tokens.')

@@ -1,0 +1,38 @@
+"""Section 5 checks fail on plausible wrong answers, each with a message that points at the mistake."""
+
+import pytest
+
+ICL = "icl.py"
+
+WRONG = {
+    "examples in reverse order": (
+        {ICL: ("for x, y in examples)", "for x, y in reversed(examples))")},
+        ["examples in order"]),
+    "truncation drops the latest example": (
+        {ICL: ("        examples = examples[1:]\n", "        examples = examples[:-1]\n")},
+        ["never the query"]),
+    "no error when the query cannot fit": (
+        {ICL: ("        if not examples:\n            raise ValueError", "        if not examples:\n            return prompt\n            raise ValueError")},
+        ["raises ValueError"]),
+    "label words ignored": (
+        {ICL: ("{fmt.answer(y)}{fmt.separator}", "{y}{fmt.separator}")},
+        ["label words"]),
+    "scores read without the shift": (
+        {ICL: ("log_probs = logits[:, :-1].log_softmax(dim=-1).gather(2, ids[:, 1:, None])",
+               "log_probs = logits[:, 1:].log_softmax(dim=-1).gather(2, ids[:, 1:, None])")},
+        ["log p(candidate | prompt)", "batched scores equal"]),
+    "mean instead of sum over the candidate's tokens": (
+        {ICL: ("total = (log_probs * scored[:, 1:]).sum(dim=1)",
+               "total = (log_probs * scored[:, 1:]).sum(dim=1) / scored.sum(dim=1)")},
+        ["log p(candidate | prompt)"]),
+    "right padding for generation": (
+        {ICL: ("        ids[i, T - len(e):] = torch.tensor(e)\n        mask[i, T - len(e):] = 1",
+               "        ids[i, :len(e)] = torch.tensor(e)\n        mask[i, :len(e)] = 1")},
+        ["left-padded batch"]),
+}
+
+
+@pytest.mark.parametrize("mistake", WRONG, ids=list(WRONG))
+def test_each_mistake_fails_its_checks(mistake, expect_caught):
+    patches, failing = WRONG[mistake]
+    expect_caught(patches, failing, select="icl")
