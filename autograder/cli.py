@@ -57,10 +57,10 @@ def _student_id(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", path.name.removesuffix(".zip")) or "submission"
 
 
-def _grade_one(entry: Path, out: Path, cache: Path, timeout: float) -> dict:
+def _grade_one(entry: Path, out: Path, cache: Path, timeout: float, select: str | None) -> dict:
     """Grade in a child process: whatever one submission does, the batch and its other results survive."""
     command = [sys.executable, "-m", "autograder", "grade", str(entry), "--out", str(out),
-               "--reference-cache", str(cache)]
+               "--reference-cache", str(cache)] + (["-k", select] if select else [])
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
         (out / "grader.log").write_text(done.stdout + done.stderr)
@@ -84,8 +84,8 @@ def cmd_grade_all(args) -> int:
         return 2
     # The reference values are the same for everyone: compute them once before going parallel.
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        first = [_grade_one(entries[0], out / ids[0], cache, args.timeout)] if entries else []
-        rest = list(pool.map(lambda e: _grade_one(e, out / _student_id(e), cache, args.timeout), entries[1:]))
+        first = [_grade_one(entries[0], out / ids[0], cache, args.timeout, args.k)] if entries else []
+        rest = list(pool.map(lambda e: _grade_one(e, out / _student_id(e), cache, args.timeout, args.k), entries[1:]))
     results = dict(zip(ids, first + rest))
     names = sorted({t["name"] for r in results.values() for t in r.get("tests", [])},
                    key=lambda n: next(i for r in results.values() for i, t in enumerate(r.get("tests", []))
@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per submission")
+    p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.set_defaults(func=cmd_grade_all)
     p = sub.add_parser("examples", help="grade the bundled examples: the solution and the untouched starter")
     p.add_argument("--out", default="out/examples")

@@ -25,3 +25,20 @@ def check(pattern: str) -> bool:
                           cwd=REPO, capture_output=True, text=True)
     print(done.stdout + done.stderr)
     return done.returncode == 0
+
+
+def setup():
+    """The first cell of every notebook: put your package on the import path; return the compute device."""
+    folder = str(code_folder())
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    from pretraining.device import get_device
+
+    device = get_device()
+    if device.type == "cpu":
+        # Small models on a shared CPU: one thread is often several times faster than contending for two.
+        import torch
+
+        torch.set_num_threads(1)
+    print(f"your code: {folder} | device: {device}")
+    return device

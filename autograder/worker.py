@@ -109,14 +109,25 @@ def _where(exc: BaseException, root: Path) -> str:
     return ""
 
 
-def _error(exc: BaseException, root: Path, target: str) -> dict:
+def _is_import_failure(exc: BaseException, root: Path) -> bool:
+    """The student's package would not import (missing module, syntax error) — also when a probe imported it."""
+    if isinstance(exc, SyntaxError):
+        return bool(exc.filename) and Path(exc.filename).resolve().is_relative_to(root)
+    return isinstance(exc, ImportError) and (exc.name or "").split(".")[0] == "pretraining"
+
+
+def _error(exc: BaseException, root: Path) -> dict:
     if isinstance(exc, NotImplementedError):
         kind = "not_implemented"
-    elif isinstance(exc, (ImportError, SyntaxError)) and not target.startswith("probe:"):
+    elif _is_import_failure(exc, root):
         kind = "import"
     else:
         kind = "exception"
-    message = str(exc) if not isinstance(exc, SyntaxError) else f"{exc.msg} ({exc.filename}, line {exc.lineno})"
+    message = str(exc)
+    if isinstance(exc, SyntaxError):  # name the file relative to the submission: reports never show temp paths
+        path = Path(exc.filename or "?").resolve()
+        message = f"{exc.msg} ({path.relative_to(root) if path.is_relative_to(root) else path.name}, line {exc.lineno})"
+    message = message.replace(str(root) + os.sep, "")
     return {"kind": kind, "type": type(exc).__name__, "message": message[:2000], "where": _where(exc, root)}
 
 
@@ -144,7 +155,7 @@ def serve(root: Path, channel_in, channel_out) -> None:
             value = func(*_to_student(request.get("args", [])), **_to_student(request.get("kwargs", {})))
             reply = {"ok": True, "value": _from_student(value)}
         except BaseException as exc:  # noqa: BLE001 — SystemExit and KeyboardInterrupt from student code too
-            reply = {"ok": False, "error": _error(exc, root, target)}
+            reply = {"ok": False, "error": _error(exc, root)}
         try:
             data = codec.dumps(reply)
         except (TypeError, ValueError) as exc:

@@ -20,8 +20,11 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("reference-cache")
 
 
-def run(submission, tmp_path, cache, name="out"):
-    return grade(submission, tmp_path / name, cache=cache, quiet=True)
+LOSS_CHECKS = "reconstruction_loss"  # the tests below patch reconstruction_loss: grade only its checks
+
+
+def run(submission, tmp_path, cache, name="out", select=None):
+    return grade(submission, tmp_path / name, cache=cache, quiet=True, select=select)
 
 
 def outputs(results):
@@ -56,13 +59,14 @@ def test_results_json_has_the_gradescope_fields(tmp_path, cache):
 
 def test_grading_twice_gives_identical_results(tmp_path, make_submission, cache):
     wrong = make_submission({LOSS: (BODY, BODY.replace("pow(2)", "abs()"))})
-    first, second = run(wrong, tmp_path, cache, "a"), run(wrong, tmp_path, cache, "b")
+    first, second = run(wrong, tmp_path, cache, "a", LOSS_CHECKS), run(wrong, tmp_path, cache, "b", LOSS_CHECKS)
     first.pop("execution_time"), second.pop("execution_time")
     assert first == second
 
 
 def test_a_wrong_value_names_the_first_mismatch_and_the_tolerance(tmp_path, make_submission, cache):
-    results = run(make_submission({LOSS: (BODY, BODY.replace("pow(2)", "abs()"))}), tmp_path, cache)
+    results = run(make_submission({LOSS: (BODY, BODY.replace("pow(2)", "abs()"))}), tmp_path, cache,
+                  select=LOSS_CHECKS)
     assert results["score"] == 0
     message = outputs(results)[0]
     assert "expected" in message and "got" in message and "tolerance" in message, message
@@ -81,7 +85,7 @@ def test_a_wrong_dtype_is_named(tmp_path, make_submission, cache):
 
 def test_an_exception_is_reported_with_the_line_and_other_checks_still_run(tmp_path, make_submission, cache):
     patched = BODY + "    if x.dim() > 2:\n        raise RuntimeError('boom')\n"
-    results = run(make_submission({LOSS: (BODY, patched)}), tmp_path, cache)
+    results = run(make_submission({LOSS: (BODY, patched)}), tmp_path, cache, select=LOSS_CHECKS)
     status = [t["status"] for t in results["tests"]]
     assert "passed" in status and "failed" in status, status
     failed = next(t for t in results["tests"] if t["status"] == "failed")
@@ -91,7 +95,7 @@ def test_an_exception_is_reported_with_the_line_and_other_checks_still_run(tmp_p
 def test_a_hang_times_out_and_the_next_check_still_runs(tmp_path, make_submission, cache, monkeypatch):
     monkeypatch.setenv("AUTOGRADER_TIMEOUT_SCALE", "0.1")
     patched = BODY + "    if x.dim() == 2:\n        while True:\n            pass\n"
-    results = run(make_submission({LOSS: (BODY, patched)}), tmp_path, cache)
+    results = run(make_submission({LOSS: (BODY, patched)}), tmp_path, cache, select=LOSS_CHECKS)
     first, second = results["tests"]
     assert first["status"] == "failed" and "timed out" in first["output"] and "allows 3 s" in first["output"]
     assert second["status"] == "passed", second
@@ -99,7 +103,7 @@ def test_a_hang_times_out_and_the_next_check_still_runs(tmp_path, make_submissio
 
 @pytest.mark.parametrize("exit_call", ["import sys; sys.exit(0)", "import os; os._exit(0)"])
 def test_exiting_early_does_not_pass(tmp_path, make_submission, cache, exit_call):
-    results = run(make_submission({LOSS: (BODY, f"    {exit_call}\n" + BODY)}), tmp_path, cache)
+    results = run(make_submission({LOSS: (BODY, f"    {exit_call}\n" + BODY)}), tmp_path, cache, select=LOSS_CHECKS)
     assert results["score"] == 0, outputs(results)
 
 
@@ -109,18 +113,18 @@ def test_printed_pass_claims_and_a_planted_conftest_change_nothing(tmp_path, mak
                "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n"
     submission = make_submission({LOSS: (BODY, fake + BODY.replace("pow(2)", "abs()"))},
                                  extra={"conftest.py": conftest, "pretraining/conftest.py": conftest})
-    assert run(submission, tmp_path, cache)["score"] == 0
+    assert run(submission, tmp_path, cache, select=LOSS_CHECKS)["score"] == 0
 
 
 def test_an_object_that_equals_everything_is_refused(tmp_path, make_submission, cache):
     patched = "    class Liar:\n        def __eq__(self, other): return True\n    return Liar()\n"
-    results = run(make_submission({LOSS: (BODY, patched + BODY)}), tmp_path, cache)
+    results = run(make_submission({LOSS: (BODY, patched + BODY)}), tmp_path, cache, select=LOSS_CHECKS)
     assert results["score"] == 0
     assert all("Liar" in m for m in outputs(results)), outputs(results)
 
 
 def test_a_syntax_error_is_reported_per_check(tmp_path, make_submission, cache):
-    results = run(make_submission({LOSS: (BODY, BODY + "    return (\n")}), tmp_path, cache)
+    results = run(make_submission({LOSS: (BODY, BODY + "    return (\n")}), tmp_path, cache, select=LOSS_CHECKS)
     assert results["score"] == 0
     assert all("could not import" in m and "SyntaxError" in m for m in outputs(results)), outputs(results)
 
@@ -156,12 +160,12 @@ def test_grade_all_writes_one_result_each_and_a_csv(tmp_path, make_submission):
     folder = tmp_path / "submissions"
     folder.mkdir()
     (folder / "alice").symlink_to(SOLUTIONS, target_is_directory=True)
-    broken = make_submission({LOSS: (BODY, "    import os; os.kill(os.getpid(), 9)\n" + BODY)})
+    broken = make_submission(extra={"pretraining/__init__.py": "import os; os.kill(os.getpid(), 9)\n"})  # every check
     os.rename(broken, folder / "bob")
     (folder / "carol.zip").write_bytes(b"this is not a zip file")
     from autograder.cli import main
 
-    assert main(["grade-all", str(folder), "--out", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    assert main(["grade-all", str(folder), "--out", str(tmp_path / "out"), "--jobs", "2", "-k", LOSS_CHECKS]) == 0
     rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
     assert set(rows) == {"alice", "bob", "carol"}
     assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"]) > 0
