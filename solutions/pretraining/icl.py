@@ -70,7 +70,9 @@ def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]
     """log p(candidate | prompt), summed over the candidate's tokens, for every prompt and every candidate.
 
     All N·C sequences (prompt + candidate) go through the model in ONE batched forward pass: they are
-    right-padded to the same length, and only the candidate's own tokens are scored.
+    right-padded to the same length, and only the candidate's own tokens are scored. (Tip: the logits of
+    every position are (N·C, T, V) numbers; ``model.base_model`` gives the hidden states and
+    ``model.get_output_embeddings()`` the output layer, to compute logits only where they are needed.)
 
     Args:
         prompts:    N strings; candidates: C strings (e.g. the label words), each ≥ 1 token.
@@ -79,7 +81,7 @@ def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]
         (N, C) float tensor on the CPU.
     """
     ### BEGIN SOLUTION
-    ### HINT: tokenize prompt and candidate separately and concatenate ids; right-pad; logits[:, t-1] scores token t; sum log_softmax over each candidate's positions.
+    ### HINT: tokenize prompt and candidate separately and concatenate ids; right-pad; the logits at t score token t+1; sum log_softmax over each candidate's positions.
     device = next(model.parameters()).device
     encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
     prompt_ids, candidate_ids = [encode(p) for p in prompts], [encode(c) for c in candidates]
@@ -94,9 +96,13 @@ def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]
         mask[i, :len(p) + len(c)] = 1
         scored[i, len(p):len(p) + len(c)] = True
     with torch.no_grad():
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu()  # (N·C, T, V)
-    log_probs = logits[:, :-1].log_softmax(dim=-1).gather(2, ids[:, 1:, None]).squeeze(2)  # (N·C, T-1): token t+1
-    total = (log_probs * scored[:, 1:]).sum(dim=1)  # (N·C,)
+        # Only the candidates' positions need the vocabulary-sized output layer: run the body of the model,
+        # then the output layer on those rows alone (the bulk of the cost when the vocabulary is large).
+        hidden = model.base_model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+        row, col = scored[:, 1:].nonzero(as_tuple=True)  # token (row, col + 1) is predicted at (row, col)
+        logits = model.get_output_embeddings()(hidden[row.to(device), col.to(device)]).float().cpu()  # (M, V)
+    log_probs = logits.log_softmax(dim=-1).gather(1, ids[row, col + 1][:, None]).squeeze(1)  # (M,)
+    total = torch.zeros(len(rows)).index_add_(0, row, log_probs)  # sum over each candidate's tokens
     return total.reshape(len(prompts), len(candidates))
     ### END SOLUTION
 

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-IGNORE_INDEX = -100  # label value that the loss skips (PyTorch's and Hugging Face's convention)
+from pretraining.masking import IGNORE_INDEX  # the label value a loss skips: the same for both objectives
 
 
 def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:

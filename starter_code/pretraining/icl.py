@@ -54,7 +54,9 @@ def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]
     """log p(candidate | prompt), summed over the candidate's tokens, for every prompt and every candidate.
 
     All N·C sequences (prompt + candidate) go through the model in ONE batched forward pass: they are
-    right-padded to the same length, and only the candidate's own tokens are scored.
+    right-padded to the same length, and only the candidate's own tokens are scored. (Tip: the logits of
+    every position are (N·C, T, V) numbers; ``model.base_model`` gives the hidden states and
+    ``model.get_output_embeddings()`` the output layer, to compute logits only where they are needed.)
 
     Args:
         prompts:    N strings; candidates: C strings (e.g. the label words), each ≥ 1 token.
@@ -62,7 +64,7 @@ def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]
     Returns:
         (N, C) float tensor on the CPU.
     """
-    raise NotImplementedError("score_candidates is not implemented yet (pretraining/icl.py). Hint: tokenize prompt and candidate separately and concatenate ids; right-pad; logits[:, t-1] scores token t; sum log_softmax over each candidate's positions.")
+    raise NotImplementedError("score_candidates is not implemented yet (pretraining/icl.py). Hint: tokenize prompt and candidate separately and concatenate ids; right-pad; the logits at t score token t+1; sum log_softmax over each candidate's positions.")
 
 
 def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, stop: str | None = None) -> list[str]:

@@ -34,3 +34,10 @@ def test_score_candidates(student, reference):
     assert_close(student.call("probe:icl:scores", 0, PROMPTS, candidates),
                  reference.call("probe:icl:scores", 0, PROMPTS, candidates),
                  name="score_candidates(3 prompts, 4 candidates)", rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.check(points=1, timeout=90)
+def test_generate_answers(student, reference):
+    """icl.generate_answers: greedy answers equal the reference (tiny GPT-2, prompts of different lengths)"""
+    assert_equal(student.call("probe:icl:answers", 3, PROMPTS, 4), reference.call("probe:icl:answers", 3, PROMPTS, 4),
+                 name="generate_answers(3 prompts, 4 new tokens)")
