@@ -1,7 +1,8 @@
 """The shipped tokenizer, GPT and BERT load offline and do what the notebooks rely on.
 
-Each check has a bound that an untrained or broken model fails (tried once against the ``--quick`` output of
-``scripts/make_pretrained.py``, whose models trained for a few dozen steps: every model check below failed).
+Each check has a bound that a broken model fails. Tried once: the GPT checks fail on the ``--quick`` output of
+``scripts/make_pretrained.py`` (30 steps), the BERT check on a freshly initialised BERT, and the loading, hub
+and task-family checks each on a deliberately broken copy of ``pretrained.py`` / ``corpus.py``.
 """
 
 import os
@@ -94,9 +95,9 @@ def test_data_folder_can_be_moved(tmp_path, monkeypatch, tokenizer):
 
 def test_gpt_beats_the_unigram_baseline_on_held_out_text(tokenizer, gpt):
     # Unigram (token-frequency) perplexity on the held-out articles is 914 and a uniform guess is 4,176;
-    # the shipped GPT measures ~160 (data/README.md). Requiring < 1/3 of the unigram baseline leaves room
-    # for numeric differences across machines while any model that ignores context fails.
-    texts = load_corpus("valid")[:150]
+    # the shipped GPT measures ~161 on these 80 articles (~10k tokens). Requiring < 1/3 of the unigram
+    # baseline leaves room for numeric differences across machines while any model that ignores context fails.
+    texts = load_corpus("valid")[:80]
     assert perplexity(gpt, tokenizer, texts) < 914 / 3
 
 
@@ -109,6 +110,23 @@ def test_gpt_learns_in_context_on_held_out_tasks(tokenizer, gpt):
     acc = {k: icl_accuracy(gpt, tokenizer, k, n, np.random.default_rng(k)) for k in (0, 1, 16)}
     assert acc[16] - max(acc[0], acc[1]) >= 0.4, f"held-out accuracy by k: {acc}"
     assert acc[16] >= 0.8, f"held-out accuracy by k: {acc}"
+
+
+def test_bert_has_learned_the_token_frequencies(tokenizer):
+    # Replace 15% of the tokens of held-out windows by [MASK] and score the originals. A uniform guess has
+    # perplexity 4,176 (an untrained BERT ~4,300); token frequencies alone give 914, and so does the shipped
+    # BERT (~917): within this budget it has not yet learned to use the context (data/README.md). The bound
+    # 4,176 / 3 checks that it was trained; over ~2,400 masked tokens the estimate is stable to a few %.
+    bert = load_bert("bert", device="cpu")
+    stream = token_stream(tokenizer, load_corpus("valid")[:150])
+    ids = stream[: len(stream) // 126 * 126].view(-1, 126)[:128]  # (128, 126)
+    cls, sep = torch.full((len(ids), 1), tokenizer.cls_token_id), torch.full((len(ids), 1), tokenizer.sep_token_id)
+    ids = torch.cat([cls, ids, sep], dim=1)  # (128, 128)
+    chosen = torch.rand(ids.shape, generator=torch.Generator().manual_seed(0)) < 0.15
+    chosen &= ~torch.isin(ids, torch.tensor(tokenizer.all_special_ids))
+    with torch.no_grad():
+        logits = bert(input_ids=torch.where(chosen, tokenizer.mask_token_id, ids)).logits[chosen]  # (n, V)
+    assert torch.nn.functional.cross_entropy(logits, ids[chosen]).exp().item() < len(tokenizer) / 3
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -462,8 +462,8 @@ print(f"\nthe whole notebook took {time.time() - START:.0f} s")
 # hundreds of epochs on a million natural images, and evaluated mostly by fine-tuning; the MAE paper itself
 # reports that its linear-probe features trail contrastive methods. Our ViT has ~30k parameters and sees
 # 1,297 tiny images for a few seconds, and an 8 × 8 digit is almost linearly readable already (look at raw
-# pixels). With `FULL` (a GPU: a wider and deeper ViT, ~7× the epochs, five seeds) the MAE moves up; check
-# the ranking yourself.
+# pixels). `FULL` (a GPU: a wider and deeper ViT, ~7× the epochs, five seeds) gives the MAE more room; we have
+# not measured it yet — run it and check whether the ranking changes.
 
 # %% [markdown]
 # **Question 1.** Using your numbers: (a) why does masking help the ViT so much, compared with training the
