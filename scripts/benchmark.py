@@ -21,6 +21,9 @@ import torch  # noqa: E402
 
 from pretraining.device import get_device  # noqa: E402
 
+if os.environ.get("BENCH_THREADS"):  # e.g. BENCH_THREADS=1 on a shared CPU, where threads contend
+    torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
+
 
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":

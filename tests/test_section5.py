@@ -18,12 +18,11 @@ WRONG = {
         {ICL: ("{fmt.answer(y)}{fmt.separator}", "{y}{fmt.separator}")},
         ["label words"]),
     "scores read without the shift": (
-        {ICL: ("log_probs = logits[:, :-1].log_softmax(dim=-1).gather(2, ids[:, 1:, None])",
-               "log_probs = logits[:, 1:].log_softmax(dim=-1).gather(2, ids[:, 1:, None])")},
+        {ICL: ("hidden[row.to(device), col.to(device)]", "hidden[row.to(device), (col + 1).to(device)]")},
         ["log p(candidate | prompt)", "batched scores equal"]),
     "mean instead of sum over the candidate's tokens": (
-        {ICL: ("total = (log_probs * scored[:, 1:]).sum(dim=1)",
-               "total = (log_probs * scored[:, 1:]).sum(dim=1) / scored.sum(dim=1)")},
+        {ICL: ("total = torch.zeros(len(rows)).index_add_(0, row, log_probs)",
+               "total = torch.zeros(len(rows)).index_add_(0, row, log_probs) / scored.sum(dim=1)")},
         ["log p(candidate | prompt)"]),
     "right padding for generation": (
         {ICL: ("        ids[i, T - len(e):] = torch.tensor(e)\n        mask[i, T - len(e):] = 1",
