@@ -31,6 +31,15 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_bundle(args) -> int:
+    """Instructors: the zip to hand to students (no solutions, no hidden checks)."""
+    from .release import bundle
+
+    names = bundle(Path(args.out))
+    print(f"wrote {args.out}: {len(names)} files (starter_code/, assignments/, data/, the public checks)")
+    return 0
+
+
 def cmd_check(args) -> int:
     """Students: the public checks on your own code, against the recorded reference values."""
     from .client import Worker
@@ -121,6 +130,9 @@ def main(argv=None) -> int:
     p = sub.add_parser("release", help="regenerate starter_code/ and assignments/ from solutions/")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and name each stale file")
     p.set_defaults(func=cmd_release)
+    p = sub.add_parser("bundle", help="write the student bundle: no solutions, no hidden checks")
+    p.add_argument("--out", default="dist/student-release.zip")
+    p.set_defaults(func=cmd_bundle)
     p = sub.add_parser("check", help="run the public checks on your code (students)")
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.add_argument("--code", default=str(STARTER), help="folder holding the pretraining/ package")

@@ -195,3 +195,32 @@ def release(check: bool = False) -> list[str]:
             else:
                 path.unlink()
     return [p.relative_to(REPO).as_posix() for p in stale]
+
+
+# What students receive: everything they need to work and to run the public checks — never solutions/ or the
+# hidden checks. (The repository itself holds both, so it is for instructors.)
+BUNDLE_INCLUDE = ["README.md", "requirements.txt", "constraints.txt", "environment.yml", "scripts/env.sh",
+                  "assignments", "starter_code", "data", "autograder"]
+BUNDLE_EXCLUDE = ("autograder/checks/hidden", "__pycache__", ".ipynb_checkpoints")
+
+
+def bundle(out: Path) -> list[str]:
+    """Write the student bundle (a .zip) to ``out``; return the paths it holds, in order."""
+    import zipfile
+
+    names = []
+    for item in BUNDLE_INCLUDE:
+        path = REPO / item
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            rel = file.relative_to(REPO).as_posix()
+            if not any(part in rel for part in BUNDLE_EXCLUDE):
+                names.append(rel)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for rel in names:
+            info = zipfile.ZipInfo(rel, date_time=(2000, 1, 1, 0, 0, 0))  # fixed dates: the same bytes every time
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, (REPO / rel).read_bytes())
+    return names

@@ -81,3 +81,21 @@ def test_release_check_is_clean_and_notices_a_stale_file():
         stale.write_text(original)
     assert dirty.returncode == 1
     assert "stale: starter_code/pretraining/autoencoder.py" in dirty.stdout
+
+
+def test_student_bundle_holds_no_solution_and_no_hidden_check_and_runs_its_public_checks(tmp_path):
+    import zipfile
+
+    from autograder.release import bundle
+
+    names = bundle(tmp_path / "student.zip")
+    assert not [n for n in names if n.startswith("solutions/") or "checks/hidden" in n]
+    assert "autograder/checks/public/references.json" in names and "starter_code/pretraining/autoencoder.py" in names
+    with zipfile.ZipFile(tmp_path / "student.zip") as archive:
+        archive.extractall(tmp_path / "student")
+        assert "BEGIN SOLUTION" not in "".join(archive.read(n).decode("utf-8", "ignore")
+                                               for n in names if n.endswith((".py", ".ipynb")) and "release.py" not in n)
+    # A student's copy runs the public checks on its stubs: every check fails as "not implemented yet".
+    done = subprocess.run([sys.executable, "-m", "autograder", "check", "-k", "reconstruction_loss"],
+                          cwd=tmp_path / "student", capture_output=True, text=True)
+    assert done.returncode == 1 and "not implemented yet" in done.stdout, done.stdout + done.stderr
