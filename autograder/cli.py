@@ -1,4 +1,4 @@
-"""``python -m autograder COMMAND``: release, check, grade, grade-all, examples."""
+"""``python -m autograder COMMAND``: release, bundle, gradescope, check, grade, grade-all, examples."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+def cmd_gradescope(args) -> int:
+    """Instructors: the autograder zip to upload to Gradescope."""
+    from .release import gradescope
+
+    names = gradescope(Path(args.out))
+    print(f"wrote {args.out}: {len(names)} files; upload it as a Gradescope autograder (its setup.sh installs "
+          "Python 3.11 and the pinned packages, then computes the reference values once)")
+    return 0
+
+
 def cmd_check(args) -> int:
     """Students: the public checks on your own code, against the recorded reference values."""
     from .client import Worker
@@ -71,7 +81,10 @@ def _grade_one(entry: Path, out: Path, cache: Path, timeout: float, select: str 
     command = [sys.executable, "-m", "autograder", "grade", str(entry), "--out", str(out),
                "--reference-cache", str(cache)] + (["-k", select] if select else [])
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+        # Each student's code must see neither the other submissions nor anyone's results.
+        hide = os.pathsep.join(str(p.resolve()) for p in (entry.parent, out.parent))
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                              env={**os.environ, "AUTOGRADER_HIDE": hide})
         (out / "grader.log").write_text(done.stdout + done.stderr)
         return json.loads((out / "results.json").read_text())
     except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
@@ -133,6 +146,9 @@ def main(argv=None) -> int:
     p = sub.add_parser("bundle", help="write the student bundle: no solutions, no hidden checks")
     p.add_argument("--out", default="dist/student-release.zip")
     p.set_defaults(func=cmd_bundle)
+    p = sub.add_parser("gradescope", help="write the Gradescope autograder zip: every check, setup.sh, run_autograder")
+    p.add_argument("--out", default="dist/gradescope-autograder.zip")
+    p.set_defaults(func=cmd_gradescope)
     p = sub.add_parser("check", help="run the public checks on your code (students)")
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.add_argument("--code", default=str(STARTER), help="folder holding the pretraining/ package")

@@ -59,7 +59,7 @@ class Worker:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_SECRET")}
         env.update({"HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"})
         self.proc = subprocess.Popen(
-            self.sandbox.argv([sys.executable, "-I", str(WORKER), str(self.root)]),
+            self.sandbox.argv([sys.executable, "-I", str(WORKER), str(self.root)], root=self.root),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
             cwd=self.root, env=env, start_new_session=True, preexec_fn=self.sandbox.limits,
         )

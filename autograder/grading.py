@@ -21,7 +21,8 @@ import pytest
 from .client import StudentError, Worker
 from .compare import Mismatch
 from .oracle import CachedReference, LiveReference, ReferenceError
-from .paths import CHECKS, HIDDEN_CHECKS, PUBLIC_CHECKS
+from .paths import CHECKS, HIDDEN_CHECKS, PUBLIC_CHECKS, SOLUTIONS
+from .sandbox import Sandbox, hidden_from_env
 from .submission import SubmissionError, prepare
 
 PLUGIN = pytest.StashKey["GradingPlugin"]()  # how the checks' fixtures find the running grader
@@ -113,7 +114,8 @@ def results_json(results: list[CheckResult], execution_time: float, output: str)
         "tests": [
             {"name": r.name, "number": str(i + 1), "score": r.score, "max_score": r.max_score,
              "status": "passed" if r.passed else "failed", "output": r.message or "passed",
-             "visibility": VISIBILITY[r.visibility], "tags": [r.nodeid.split("/")[-1].split("::")[0]]}
+             "visibility": VISIBILITY[r.visibility], "tags": [r.nodeid.split("/")[-1].split("::")[0]],
+             "extra_data": {"check": r.nodeid}}
             for i, r in enumerate(results)
         ],
     }
@@ -152,8 +154,11 @@ def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = 
             notes.append(f"Your submission could not be read: {exc}")
             root = workdir / "empty"
             root.mkdir()
-        reference = CachedReference(cache or out / ".reference-cache", LiveReference())
-        with Worker(root) as student:
+        cache = cache or out / ".reference-cache"
+        reference = CachedReference(cache, LiveReference())
+        # What the student's code must not see: the answers, and every other student's files and results.
+        sandbox = Sandbox(hide=[SOLUTIONS, HIDDEN_CHECKS, cache, out, *hidden_from_env()])
+        with Worker(root, sandbox) as student:
             try:
                 results, errors = run_checks(student, reference, select=select)
             finally:
@@ -164,6 +169,6 @@ def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = 
     data = results_json(results, time.monotonic() - start, "\n".join(notes))
     (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     if not quiet:
-        print(f"== {Path(submission).name}")
+        print(f"== {Path(submission).name}  ({sandbox.describe()})")
         print("\n".join(notes + [table(results)]))
     return data

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -201,26 +202,51 @@ def release(check: bool = False) -> list[str]:
 # hidden checks. (The repository itself holds both, so it is for instructors.)
 BUNDLE_INCLUDE = ["README.md", "requirements.txt", "constraints.txt", "environment.yml", "scripts/env.sh",
                   "assignments", "starter_code", "data", "autograder"]
-BUNDLE_EXCLUDE = ("autograder/checks/hidden", "__pycache__", ".ipynb_checkpoints")
+BUNDLE_EXCLUDE = ("autograder/checks/hidden", "autograder/gradescope", "__pycache__", ".ipynb_checkpoints")
+
+# What Gradescope receives: the grader with every check, the solutions (for the reference values), the data,
+# the pins — and, at the zip's root where Gradescope looks for them, its two scripts.
+GRADESCOPE_INCLUDE = ["requirements.txt", "constraints.txt", "scripts/env.sh", "autograder", "solutions/pretraining",
+                      "data"]
+GRADESCOPE_EXCLUDE = ("autograder/gradescope", "__pycache__", ".ipynb_checkpoints")
+GRADESCOPE_SCRIPTS = {"setup.sh": "autograder/gradescope/setup.sh",
+                      "run_autograder": "autograder/gradescope/run_autograder"}
+
+
+def collect(include: list[str], exclude: tuple[str, ...]) -> list[str]:
+    """The repository-relative paths of every file under ``include``, minus those containing an ``exclude``."""
+    names = []
+    for item in include:
+        path = REPO / item
+        for file in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            rel = file.relative_to(REPO).as_posix()
+            if not any(part in rel for part in exclude):
+                names.append(rel)
+    return names
+
+
+def write_zip(out: Path, members: dict[str, str]) -> list[str]:
+    """Write ``out`` holding each repository file ``members[name]`` as ``name``; return the names, in order.
+    Fixed dates, so the same files give the same bytes; scripts keep their executable bit."""
+    import zipfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, rel in members.items():
+            source = REPO / rel
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.external_attr = (0o755 if os.access(source, os.X_OK) else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes())
+    return list(members)
 
 
 def bundle(out: Path) -> list[str]:
     """Write the student bundle (a .zip) to ``out``; return the paths it holds, in order."""
-    import zipfile
+    return write_zip(out, {rel: rel for rel in collect(BUNDLE_INCLUDE, BUNDLE_EXCLUDE)})
 
-    names = []
-    for item in BUNDLE_INCLUDE:
-        path = REPO / item
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        for file in files:
-            rel = file.relative_to(REPO).as_posix()
-            if not any(part in rel for part in BUNDLE_EXCLUDE):
-                names.append(rel)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for rel in names:
-            info = zipfile.ZipInfo(rel, date_time=(2000, 1, 1, 0, 0, 0))  # fixed dates: the same bytes every time
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, (REPO / rel).read_bytes())
-    return names
+
+def gradescope(out: Path) -> list[str]:
+    """Write the Gradescope autograder (a .zip: setup.sh and run_autograder at its root) to ``out``."""
+    members = {**GRADESCOPE_SCRIPTS, **{rel: rel for rel in collect(GRADESCOPE_INCLUDE, GRADESCOPE_EXCLUDE)}}
+    return write_zip(out, members)

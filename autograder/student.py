@@ -21,10 +21,18 @@ def check(pattern: str) -> bool:
     Your code runs in a separate Python process, exactly as when it is graded, so a stale import in this
     notebook never hides a bug: edit the .py file, save, and call ``check`` again.
     """
+    # The public checks use small inputs and references recorded on a CPU: run them there, which also spares
+    # each check the GPU's start-up time. PRETRAINING_DEVICE=cuda overrides this.
+    env = {**os.environ, "PRETRAINING_DEVICE": os.environ.get("PRETRAINING_DEVICE", "cpu")}
     done = subprocess.run([sys.executable, "-m", "autograder", "check", "-k", pattern, "--code", str(code_folder())],
-                          cwd=REPO, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True, env=env)
     print(done.stdout + done.stderr)
     return done.returncode == 0
+
+
+def full_settings(device) -> bool:
+    """Whether a notebook uses its heavier settings: yes on a GPU, no on a CPU; PRETRAINING_FULL=1 or 0 forces it."""
+    return os.environ.get("PRETRAINING_FULL", "1" if device.type == "cuda" else "0") == "1"
 
 
 def setup():

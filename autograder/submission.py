@@ -56,9 +56,18 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 def _package_root(top: Path) -> Path:
-    """The folder that holds ``pretraining/`` — the top, or up to three levels below it."""
+    """The folder that holds ``pretraining/`` — the top, or up to three levels below it; or, when the package's
+    ``.py`` files were handed in loose at the top, a ``pretraining/`` folder rebuilt from them."""
     candidates = sorted((p.parent for p in top.rglob(PACKAGE) if p.is_dir() and len(p.relative_to(top).parts) <= 4),
                         key=lambda p: (len(p.parts), str(p)))
+    loose = sorted(top.glob("*.py"))
+    if not candidates and loose:  # the package's files uploaded one by one (e.g. dragged into Gradescope)
+        package = top / "_loose_files" / PACKAGE
+        package.mkdir(parents=True)
+        for file in loose:
+            shutil.move(file, package / file.name)
+        (package / "__init__.py").touch()
+        return package.parent
     if not candidates:
         raise SubmissionError(f"no `{PACKAGE}/` folder found: hand in the `{PACKAGE}` package folder from "
                               "starter_code/ (with your code in it) and your notebooks")

@@ -21,16 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import sys
-import time
-from pathlib import Path
 
-import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "solutions"))
-
-from pretraining.device import get_device  # noqa: E402
+from benchmark import get_device, interleaved_medians, torch
 from pretraining.mae import MaskedAutoencoder, mae_loss, patchify, random_masking, unpatchify  # noqa: E402
 from pretraining.seeding import seed_everything  # noqa: E402
 
@@ -65,20 +57,11 @@ def loss_all_patches(model: MaskedAutoencoder, images: torch.Tensor, mask_ratio:
     return mae_loss(pred, patches, mask, model.normalize_target)
 
 
-def time_steps(model, opt, loss_fn, images, mask_ratio, generator, device, n: int) -> list[float]:
-    times = []
-    for _ in range(n):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        loss = loss_fn(model, images, mask_ratio, generator)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return times
+def training_step(model, opt, loss_fn, images, mask_ratio, generator) -> None:
+    loss = loss_fn(model, images, mask_ratio, generator)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
 
 
 def main() -> None:
@@ -103,14 +86,10 @@ def main() -> None:
     images = torch.rand(batch, config["channels"], size, size, device=device)
     generator = torch.Generator(device=device).manual_seed(0)  # the masks
 
-    variants = {"visible": loss_visible_only, "all": loss_all_patches}
-    for fn in variants.values():
-        time_steps(model, opt, fn, images, args.mask_ratio, generator, device, args.warmup)
-    times = {name: [] for name in variants}
-    for _ in range(args.repeats):  # interleaved, so that a slower stretch of a shared machine hits both
-        for name, fn in variants.items():
-            times[name] += time_steps(model, opt, fn, images, args.mask_ratio, generator, device, 1)
-    median = {name: statistics.median(t) for name, t in times.items()}
+    variants = {name: (lambda fn=fn: training_step(model, opt, fn, images, args.mask_ratio, generator))
+                for name, fn in {"visible": loss_visible_only, "all": loss_all_patches}.items()}
+    median = {name: t["median_s"] for name, t in
+              interleaved_medians(variants, device, repeats=args.repeats, warmup=args.warmup).items()}
     encoder_params = sum(p.numel() for m in (model.patch_embed, model.encoder) for p in m.parameters())
     decoder_params = sum(p.numel() for n, p in model.named_parameters() if n.startswith("decoder") or n == "mask_token")
     print(json.dumps({

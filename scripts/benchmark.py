@@ -30,18 +30,26 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def interleaved_medians(fns: dict, device: torch.device, repeats: int = 5, warmup: int = 1) -> dict:
+    """Time every function of ``fns`` once per round, round after round, so that a slower stretch of a shared
+    machine hits them all alike: per name, the median and every time, in seconds."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    synchronize(device)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(t), "times_s": [round(x, 5) for x in t]} for name, t in times.items()}
+
+
 def median_seconds(fn, device: torch.device, repeats: int = 5, warmup: int = 1) -> dict:
     """Run ``fn`` warmup + repeats times; the median and every time, in seconds."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(times), "times_s": [round(t, 5) for t in times]}
+    return interleaved_medians({"fn": fn}, device, repeats, warmup)["fn"]
 
 
 def environment(device: torch.device) -> dict:
@@ -62,4 +70,4 @@ def report(name: str, device: torch.device, figures: dict) -> None:
     print(json.dumps({"benchmark": name, **environment(device), **figures}, indent=2))
 
 
-__all__ = ["get_device", "median_seconds", "report", "synchronize", "torch"]
+__all__ = ["get_device", "interleaved_medians", "median_seconds", "report", "synchronize", "torch"]

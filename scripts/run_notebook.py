@@ -1,45 +1,107 @@
 """Run notebook sources as plain scripts and time them: where Jupyter is not installed (a bare GPU VM).
 
-    PRETRAINING_CODE=solutions python scripts/run_notebook.py 01 03     # by number, or all when none given
+    PRETRAINING_CODE=solutions python scripts/run_notebook.py 01 03       # by number, or all when none given
+    python scripts/run_notebook.py 01 --runs 3 --timeout 120 --out times.json --logs logs/
 
 Each ``solutions/notebooks/NN_*.py`` runs in a fresh Python process from ``assignments/`` (as the notebook
-would), with IPython magics dropped and plots drawn off-screen. Prints JSON: seconds per notebook and status.
+would), with IPython magics dropped and plots drawn off-screen; no kernel start is counted. Prints JSON: per
+notebook, every run's seconds, the median, and whether it finished. ``--out`` rewrites that JSON after every
+run, so a run cut short by a time limit still leaves the figures taken so far; ``--logs`` keeps each
+notebook's printed output (its numbers) from its last run.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PRELUDE = "import matplotlib\nmatplotlib.use('Agg')\n"
+PRELUDE = """import matplotlib, sys as _sys, time as _time
+matplotlib.use("Agg")
+_last = [_time.perf_counter(), None]
+
+
+def _cell(title):  # report how long the previous code cell took
+    now = _time.perf_counter()
+    if _last[1] is not None:
+        print(f"##cell {now - _last[0]:.2f} {_last[1]}", file=_sys.stderr, flush=True)
+    _last[:] = [now, title]
+"""
+CELL = re.compile(r"^# %%(?!.*\[markdown\])")
 
 
 def script(source: Path) -> str:
-    lines = [line for line in source.read_text().splitlines() if not line.lstrip().startswith(("%", "!"))]
-    return PRELUDE + "\n".join(lines) + "\n"
+    """The notebook source as one script: magics dropped, a timer call at the start of every code cell."""
+    lines, code, cell_title = [], source.read_text().splitlines(), False
+    for line in code:
+        if line.lstrip().startswith(("%", "!")):
+            continue
+        if CELL.match(line):
+            cell_title = True
+        elif cell_title and line.strip() and not line.startswith("#"):
+            lines.append(f"_cell({line.strip()[:70]!r})")
+            cell_title = False
+        lines.append(line)
+    return PRELUDE + "\n".join(lines) + "\n_cell(None)\n"
+
+
+def slowest_cells(output: str, n: int = 6) -> list:
+    cells = [line.split(" ", 2)[1:] for line in output.splitlines() if line.startswith("##cell ")]
+    return [[title, float(seconds)] for seconds, title in sorted(cells, key=lambda c: -float(c[0]))[:n]]
+
+
+def run_once(source: Path, env: dict, timeout: float | None) -> tuple[float, str, str]:
+    """One run in a fresh process: (seconds, status, printed output). status is ok, failed or timeout."""
+    start = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, "-c", script(source)], cwd=REPO / "assignments", env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        status, output = ("ok" if done.returncode == 0 else "failed"), done.stdout
+    except subprocess.TimeoutExpired as stopped:
+        output = stopped.stdout or ""
+        status, output = "timeout", output.decode(errors="replace") if isinstance(output, bytes) else output
+    return time.perf_counter() - start, status, output
 
 
 def main() -> None:
-    wanted = sys.argv[1:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("numbers", nargs="*", help="notebook numbers, e.g. 01 03 (default: all)")
+    parser.add_argument("--runs", type=int, default=1, help="runs per notebook; the median is reported")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds allowed for one run")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here, after every run")
+    parser.add_argument("--logs", type=Path, default=None, help="folder for each notebook's printed output")
+    args = parser.parse_args()
     sources = [p for p in sorted((REPO / "solutions" / "notebooks").glob("[0-9]*.py"))
-               if not wanted or p.name[:2] in wanted]
+               if not args.numbers or p.name[:2] in args.numbers]
     env = {**os.environ, "PRETRAINING_CODE": os.environ.get("PRETRAINING_CODE", str(REPO / "solutions")),
-           "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
-    results = {}
+           "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    results: dict = {}
     for source in sources:
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", script(source)], cwd=REPO / "assignments", env=env,
-                              capture_output=True, text=True)
-        results[source.stem] = {"seconds": round(time.perf_counter() - start, 1), "ok": done.returncode == 0}
-        if done.returncode != 0:
-            results[source.stem]["error"] = done.stderr[-3000:]
-        print(done.stdout[-4000:], file=sys.stderr)
+        entry = results[source.stem] = {"runs_s": [], "status": []}
+        for _ in range(args.runs):
+            seconds, status, output = run_once(source, env, args.timeout)
+            entry["runs_s"].append(round(seconds, 1))
+            entry["status"].append(status)
+            entry["median_s"] = round(statistics.median(entry["runs_s"]), 1)
+            entry["slowest_cells_s"] = slowest_cells(output)
+            if status != "ok":
+                entry["error"] = output[-3000:]
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                (args.logs / f"{source.stem}.log").write_text(output)
+            if args.out:
+                args.out.write_text(json.dumps(results, indent=2))
+            if status != "ok":
+                break
     print(json.dumps(results, indent=2))
+    sys.exit(0 if all(s == "ok" for e in results.values() for s in e["status"]) else 1)
 
 
 if __name__ == "__main__":

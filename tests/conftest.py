@@ -17,8 +17,9 @@ sys.path.insert(0, str(REPO))
 def make_submission(tmp_path):
     """Copy the reference solution and patch it: ``make_submission({"autoencoder.py": (old, new)})``."""
 
-    def make(patches: dict[str, tuple[str, str]] | None = None, extra: dict[str, str] | None = None) -> Path:
-        root = tmp_path / "submission"
+    def make(patches: dict[str, tuple[str, str]] | None = None, extra: dict[str, str] | None = None,
+             name: str = "submission") -> Path:
+        root = tmp_path / name
         shutil.copytree(REPO / "solutions" / "pretraining", root / "pretraining",
                         ignore=shutil.ignore_patterns("__pycache__"))
         for name, (old, new) in (patches or {}).items():
@@ -34,18 +35,26 @@ def make_submission(tmp_path):
     return make
 
 
+def grade_checks(submission: Path, out: Path, cache: Path, select: str) -> list[dict]:
+    """Grade ``submission`` on the checks matching ``select`` (a pytest -k expression): the tests of its
+    results.json, each with its check function's name added as ``"check"``."""
+    from autograder.grading import grade
+
+    results = grade(submission, out, cache=cache, quiet=True, select=select)
+    return [{**t, "check": t["extra_data"]["check"].split("::")[-1]} for t in results["tests"]]
+
+
 @pytest.fixture
 def expect_caught(make_submission, tmp_path):
     """Grade the solution with ``patches`` applied; every fragment must name a failing check, no grader error.
+    Returns {display name: message} of the failed checks.
 
     A fragment is a string, or a tuple of strings that must all appear in the failing check's name.
     """
-    from autograder.grading import grade
 
     def run(patches: dict, failing: list, select: str) -> dict:
-        results = grade(make_submission(patches), tmp_path / "out", cache=tmp_path.parent / "reference-cache",
-                        quiet=True, select=select)
-        failed = {t["name"]: t["output"] for t in results["tests"] if t["status"] == "failed"}
+        tests = grade_checks(make_submission(patches), tmp_path / "out", tmp_path.parent / "reference-cache", select)
+        failed = {t["name"]: t["output"] for t in tests if t["status"] == "failed"}
         for fragment in failing:
             parts = (fragment,) if isinstance(fragment, str) else fragment
             assert any(all(p in name for p in parts) for name in failed), \

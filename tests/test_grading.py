@@ -172,3 +172,36 @@ def test_grade_all_writes_one_result_each_and_a_csv(tmp_path, make_submission):
     assert float(rows["bob"]["score"]) == 0 and float(rows["carol"]["score"]) == 0
     bob = json.loads((tmp_path / "out" / "bob" / "results.json").read_text())
     assert all("killed by signal 9" in t["output"] for t in bob["tests"]), bob
+
+
+def cheat(condition: str) -> str:
+    """A reconstruction_loss that is right only when ``condition`` (Python, evaluated in the worker) holds."""
+    return (f"    try:\n        ok = {condition}\n    except Exception:\n        ok = False\n"
+            "    if not ok:\n        return x.sum() * 0\n")
+
+
+READS_THE_ANSWERS = f"'.pow(2)' in open({str(SOLUTIONS / 'pretraining' / 'autoencoder.py')!r}).read()"
+
+
+@pytest.mark.parametrize("isolation", ["1", "0"])
+def test_student_code_cannot_read_the_solutions_or_reach_the_network(tmp_path, make_submission, cache, monkeypatch,
+                                                                     isolation):
+    """Each cheat scores only if the sandbox lets it through; with isolation off (the control) both succeed."""
+    import socket
+
+    from autograder.sandbox import isolation_available
+
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", isolation)
+    isolation_available.cache_clear()
+    try:
+        if isolation == "1" and not isolation_available():
+            pytest.skip("this machine does not allow user namespaces: the worker runs without isolation")
+        with socket.create_server(("127.0.0.1", 0)) as server:  # stands in for any host on the internet
+            port = server.getsockname()[1]
+            reaches = f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2) is not None"
+            scores = [run(make_submission({LOSS: (BODY, cheat(condition) + BODY)}, name=f"cheat{i}"), tmp_path,
+                          cache, name=f"out{i}", select=LOSS_CHECKS)["score"]
+                      for i, condition in enumerate([READS_THE_ANSWERS, reaches])]
+    finally:
+        isolation_available.cache_clear()
+    assert scores == ([0, 0] if isolation == "1" else [4, 4]), scores

@@ -1,6 +1,7 @@
 """Release: solution regions become stubs; the committed release matches what solutions/ would generate."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -99,3 +100,34 @@ def test_student_bundle_holds_no_solution_and_no_hidden_check_and_runs_its_publi
     done = subprocess.run([sys.executable, "-m", "autograder", "check", "-k", "reconstruction_loss"],
                           cwd=tmp_path / "student", capture_output=True, text=True)
     assert done.returncode == 1 and "not implemented yet" in done.stdout, done.stdout + done.stderr
+
+
+def test_gradescope_autograder_grades_an_upload_as_gradescope_would_run_it(tmp_path):
+    """The zip's run_autograder, in a copy of Gradescope's /autograder layout: full marks for the solution's
+    files uploaded one by one, zero for the untouched starter folder. (setup.sh needs network: only parsed.)"""
+    import shutil
+    import zipfile
+
+    from autograder.release import gradescope
+
+    names = gradescope(tmp_path / "gradescope.zip")
+    assert names[:2] == ["setup.sh", "run_autograder"]
+    assert any("checks/hidden" in n for n in names) and "solutions/pretraining/autoencoder.py" in names
+    assert not [n for n in names if n.startswith(("starter_code/", "assignments/", "tests/", ".venv"))]
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(tmp_path / "gradescope.zip") as archive:
+        archive.extractall(root / "source")
+    assert subprocess.run(["bash", "-n", root / "source" / "setup.sh"]).returncode == 0
+    (root / "source" / ".venv").symlink_to(REPO / ".venv")  # what setup.sh builds
+
+    scores = {}
+    for name, upload in [("solution, loose files", SOLUTIONS / "pretraining"), ("starter folder", STARTER)]:
+        shutil.rmtree(root / "submission", ignore_errors=True)
+        shutil.rmtree(root / "results", ignore_errors=True)
+        shutil.copytree(upload, root / "submission", ignore=shutil.ignore_patterns("__pycache__"))
+        done = subprocess.run(["bash", root / "source" / "run_autograder", "-k", "reconstruction_loss"],
+                              env={**os.environ, "GRADESCOPE_ROOT": str(root)}, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        results = json.loads((root / "results" / "results.json").read_text())
+        scores[name] = (results["score"], sum(t["max_score"] for t in results["tests"]))
+    assert scores == {"solution, loose files": (4, 4), "starter folder": (0, 4)}, scores

@@ -3,10 +3,8 @@ message that points at the mistake."""
 
 import pytest
 
-from autograder.client import Worker
-from autograder.grading import run_checks
-from autograder.oracle import CachedReference, LiveReference
 from autograder.paths import STARTER
+from conftest import grade_checks
 
 MASKING, MAE = "masking.py", "mae.py"
 SECTION = "test_masking or test_mae"
@@ -141,22 +139,16 @@ def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("section2-references")
 
 
-def failures(root, cache, names) -> dict[str, str]:
-    """Run the named checks on the submission at ``root``: {check function name: message} of those that failed."""
-    reference = CachedReference(cache, LiveReference())
-    with Worker(root) as student:
-        try:
-            results, errors = run_checks(student, reference, select=" or ".join(sorted(names)))
-        finally:
-            reference.close()
-    assert not errors, errors
-    ran = {r.nodeid.split("::")[-1]: r for r in results}
+def failures(root, out, cache, names) -> dict[str, str]:
+    """Grade the submission at ``root`` on the named checks: {check function name: message} of those that failed."""
+    tests = grade_checks(root, out, cache, select=" or ".join(sorted(names)))
+    ran = {t["check"]: t for t in tests}
     assert set(names) <= set(ran), f"checks not found: {set(names) - set(ran)}"
-    return {name: r.message for name, r in ran.items() if not r.passed}
+    return {name: t["output"] for name, t in ran.items() if t["status"] == "failed"}
 
 
-def test_every_check_fails_on_the_untouched_stubs(cache):
-    failed = failures(STARTER, cache, CHECKS)
+def test_every_check_fails_on_the_untouched_stubs(tmp_path, cache):
+    failed = failures(STARTER, tmp_path / "out", cache, CHECKS)
     assert set(failed) >= CHECKS, f"passed on the stubs: {CHECKS - set(failed)}"
     for name in CHECKS:
         assert "not implemented yet" in failed[name] and "Traceback" not in failed[name], (name, failed[name])
@@ -168,9 +160,9 @@ def test_every_check_is_targeted_by_a_wrong_answer():
 
 
 @pytest.mark.parametrize("mistake", WRONG, ids=list(WRONG))
-def test_each_mistake_fails_its_checks_with_a_pointed_message(mistake, make_submission, cache):
+def test_each_mistake_fails_its_checks_with_a_pointed_message(mistake, make_submission, tmp_path, cache):
     patches, expected = WRONG[mistake]
-    failed = failures(make_submission(patches), cache, expected)
+    failed = failures(make_submission(patches), tmp_path / "out", cache, expected)
     for name, fragment in expected.items():
         assert name in failed, f"{mistake}: {name} passed"
         assert fragment in failed[name], f"{mistake}: {name} says {failed[name]!r}, expected {fragment!r} in it"

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "autograder").is_dir())))
-from autograder.student import check, setup  # noqa: E402
+from autograder.student import check, full_settings, setup  # noqa: E402
 
 DEVICE = setup()
 %load_ext autoreload
@@ -36,7 +36,7 @@ from pretraining.pretrained import load_gpt, load_minilm, load_tokenizer  # noqa
 from pretraining.seeding import seed_everything  # noqa: E402
 from pretraining.topics import k_per_class, load_topics  # noqa: E402
 
-FULL = DEVICE.type == "cuda"  # the full grid on a GPU; a smaller one that runs in about two minutes on a CPU
+FULL = full_settings(DEVICE)  # the full grid on a GPU; a smaller one on a CPU (PRETRAINING_FULL=0/1 forces it)
 TOPICS = ["Biology and health sciences", "Geography", "History", "People"]
 train_pool, test = load_topics("train", TOPICS), load_topics("valid", TOPICS)
 print(f"{len(train_pool.texts)} training candidates, {len(test.texts)} test articles; e.g. {test.texts[0]!r} → {TOPICS[test.labels[0]]}")

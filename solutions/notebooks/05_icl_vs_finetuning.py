@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "autograder").is_dir())))
-from autograder.student import check, setup  # noqa: E402
+from autograder.student import check, full_settings, setup  # noqa: E402
 
 DEVICE = setup()
 %load_ext autoreload
@@ -37,7 +37,7 @@ from pretraining import corpus, finetune, icl, lora  # noqa: E402
 from pretraining.pretrained import load_gpt, load_tokenizer  # noqa: E402
 from pretraining.seeding import seed_everything  # noqa: E402
 
-FULL = DEVICE.type == "cuda"
+FULL = full_settings(DEVICE)  # the full grid on a GPU; a smaller one on a CPU (PRETRAINING_FULL=0/1 forces it)
 tokenizer, gpt = load_tokenizer("gpt"), load_gpt("gpt", device=DEVICE)
 LABELS = [corpus.label_token(y) for y in range(corpus.N_LABELS)]  # the 16 candidate answers
 FORMAT = icl.PromptFormat(instruction=corpus.BOS)  # the GPT's own format: [BOS]<x><y><x><y>…<x_q>

@@ -132,6 +132,8 @@ class Batches:
     def __iter__(self):
         n = len(self.tensors[0])
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        # Index where the data lives: on a GPU, one copy of the order per pass instead of one per batch.
+        order = order.to(self.tensors[0].device)
         for start in range(0, n, self.batch_size):
             index = order[start:start + self.batch_size]
             yield tuple(t[index] for t in self.tensors)

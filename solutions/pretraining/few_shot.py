@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pretraining.data import Images, sample_k_shot
+from pretraining.device import get_device
 from pretraining.training import train
 
 
@@ -105,5 +106,6 @@ def few_shot_accuracy(encoder: nn.Module, latent_dim: int, train_set: Images, te
     :class:`LinearProbe` on the frozen ``encoder``, return its accuracy on ``test_set``."""
     few = train_set.subset(sample_k_shot(train_set.y.numpy(), k, rng))
     probe = LinearProbe(encoder, latent_dim, train_set.n_classes)
-    fit_linear_probe(probe, few.x, few.y, steps=steps, lr=lr)
+    device = get_device()  # the labelled examples go there once, not at every step
+    fit_linear_probe(probe, few.x.to(device), few.y.to(device), steps=steps, lr=lr)
     return accuracy(probe, test_set.x, test_set.y)

@@ -80,8 +80,8 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
     was_training = model.training
     model.train()
     losses = []  # detached 0-dim tensors: no host synchronisation per step on a GPU
-    bar = tqdm(total=total, desc=desc, disable=not (interactive() if progress is None else progress),
-               leave=True, dynamic_ncols=True)
+    show = interactive() if progress is None else progress
+    bar = tqdm(total=total, desc=desc, disable=not show, leave=True, dynamic_ncols=True)
     try:
         for step, batch in zip(range(total), stream):
             loss = loss_fn() if batches is None else loss_fn(to_device(batch, device))
@@ -94,7 +94,7 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
                 scheduler.step()
             losses.append(loss.detach())
             bar.update()
-            if step % max(1, total // 50) == 0 or step == total - 1:
+            if show and (step % max(1, total // 50) == 0 or step == total - 1):  # .item() waits for the GPU
                 bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
     finally:
         bar.close()
