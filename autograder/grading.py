@@ -138,7 +138,8 @@ def table(results: list[CheckResult], width: int = 100) -> str:
 
 def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = False, select: str | None = None
           ) -> dict:
-    """Grade one submission (a folder or a .zip); write ``out/results.json``; return its contents.
+    """Grade one submission (a folder or a .zip); write ``out/results.json`` and ``out/feedback.txt`` (the
+    table with every failing check's message); return the results.
 
     ``select`` is a pytest ``-k`` expression that limits the checks (e.g. to regrade one section).
     """
@@ -168,7 +169,9 @@ def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = 
     notes += errors
     data = results_json(results, time.monotonic() - start, "\n".join(notes))
     (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+    feedback = "\n".join(notes + [table(results)])
+    (out / "feedback.txt").write_text(feedback + "\n")  # the same table, to send to the student as it is
     if not quiet:
         print(f"== {Path(submission).name}  ({sandbox.describe()})")
-        print("\n".join(notes + [table(results)]))
+        print(feedback)
     return data

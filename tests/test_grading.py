@@ -172,6 +172,8 @@ def test_grade_all_writes_one_result_each_and_a_csv(tmp_path, make_submission):
     assert float(rows["bob"]["score"]) == 0 and float(rows["carol"]["score"]) == 0
     bob = json.loads((tmp_path / "out" / "bob" / "results.json").read_text())
     assert all("killed by signal 9" in t["output"] for t in bob["tests"]), bob
+    feedback = (tmp_path / "out" / "bob" / "feedback.txt").read_text()  # what the student is sent
+    assert "killed by signal 9" in feedback and "0/4" in feedback, feedback
 
 
 def cheat(condition: str) -> str:

@@ -16,7 +16,7 @@
 #
 # **CPU or GPU?** The models here are tiny (about 25k parameters, batches of 128 images of 64 pixels). A GPU
 # cannot speed them up: each training step is a few dozen small kernels, and the time goes into launching
-# them. On one H200 machine this notebook took 65 s on the GPU and 39 s on the same machine's CPU. Set
+# them. On one H200 machine this notebook took about 60 s on the GPU and 39 s on the same machine's CPU. Set
 # `PRETRAINING_DEVICE=cpu` before starting Jupyter to compare; the larger transformers of later sections gain more.
 
 # %%
