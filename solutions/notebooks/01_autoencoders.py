@@ -14,7 +14,7 @@
 # **Workflow.** Edit the `.py` file, save, re-run the cell that uses it. `check("name")` runs the public
 # checks for `name` on your code, in a separate process — the same way your submission is graded.
 #
-# **CPU or GPU?** The models here are tiny (about 25k parameters, batches of 128 images of 64 pixels). A GPU
+# **CPU or GPU?** The models here are tiny (20k–40k parameters, batches of 128 images of 64 pixels). A GPU
 # cannot speed them up: each training step is a few dozen small kernels, and the time goes into launching
 # them. On one H200 machine this notebook took about 60 s on the GPU and 39 s on the same machine's CPU. Set
 # `PRETRAINING_DEVICE=cpu` before starting Jupyter to compare; the larger transformers of later sections gain more.
