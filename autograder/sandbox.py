@@ -19,9 +19,11 @@ import resource
 import shlex
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 UNSHARE = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--"]
 
 
@@ -54,9 +56,10 @@ class Sandbox:
         """The command that runs ``argv`` inside the sandbox; ``root`` (the student's code) is never hidden."""
         if not (self.isolate and isolation_available()):
             return argv
-        hide = [Path(p).resolve() for p in self.hide if Path(p).exists()]
-        if root is not None:
-            hide = [p for p in hide if not Path(root).resolve().is_relative_to(p)]
+        # Never hide what the worker itself needs: the grader's code, Python, and the student's code.
+        needed = [REPO, Path(sys.prefix).resolve(), *([Path(root).resolve()] if root is not None else [])]
+        hide = [p for p in (Path(p).resolve() for p in self.hide)
+                if p.exists() and not any(n.is_relative_to(p) for n in needed)]
         mounts = "".join(f"mount -t tmpfs -o ro,size=4k none {shlex.quote(str(p))} && " for p in hide)
         return UNSHARE + ["sh", "-c", mounts + 'exec "$@"', "sandbox", *argv]
 

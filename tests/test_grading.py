@@ -207,3 +207,21 @@ def test_student_code_cannot_read_the_solutions_or_reach_the_network(tmp_path, m
     finally:
         isolation_available.cache_clear()
     assert scores == ([0, 0] if isolation == "1" else [4, 4]), scores
+
+
+def test_the_sandbox_never_hides_what_the_worker_needs(tmp_path, monkeypatch):
+    """An --out folder that is the repository (or above it) must not hide the grader's own code from the worker."""
+    from autograder.paths import REPO
+    from autograder.sandbox import Sandbox, isolation_available
+
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", "1")
+    isolation_available.cache_clear()
+    try:
+        if not isolation_available():
+            pytest.skip("this machine does not allow user namespaces: nothing is hidden")
+        argv = Sandbox(hide=[REPO, REPO.parent, SOLUTIONS, tmp_path]).argv(["python"], root=tmp_path / "code")
+    finally:
+        isolation_available.cache_clear()
+    mounts = argv[argv.index("-c") + 1]
+    assert str(SOLUTIONS.resolve()) in mounts and str(tmp_path.resolve()) + " " not in mounts, mounts
+    assert f"none {REPO.resolve()} " not in mounts and f"none {REPO.parent.resolve()} " not in mounts, mounts

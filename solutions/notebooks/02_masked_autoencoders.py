@@ -475,7 +475,7 @@ print(f"\nthe whole notebook took {time.time() - START:.0f} s")
 # (test error ≈ 0) and its features are little more than a re-encoding of the pixels, which a mean-pooled
 # linear probe cannot use. Hiding patches makes copying impossible: to fill them in, the encoder has to model
 # how strokes continue and which digit shapes are likely — features that carry class information.
-# (b) Scale and data: a ~30k-parameter ViT trained for ~40 epochs on 1,297 8×8 digits is far from the
+# (b) Scale and data: a ~30k-parameter ViT trained for 30–60 epochs on 1,297 8×8 digits is far from the
 # regime of the claim (ViT-L, ImageNet, 800+ epochs); with 2×2 patches of a tiny image there is little
 # redundancy to exploit, and the MLP autoencoder's 8-d bottleneck plus raw pixels are strong baselines.
 # Evaluation: MAE's advantage is under fine-tuning of a large model, whereas its linear-probe features are known
