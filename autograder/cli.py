@@ -7,8 +7,10 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -76,15 +78,16 @@ def _student_id(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", path.name.removesuffix(".zip")) or "submission"
 
 
-def _grade_one(entry: Path, out: Path, cache: Path, timeout: float, select: str | None) -> dict:
+def _grade_one(entry: Path, out: Path, cache: Path, timeout: float, select: str | None, scratch: Path) -> dict:
     """Grade in a child process: whatever one submission does, the batch and its other results survive."""
     command = [sys.executable, "-m", "autograder", "grade", str(entry), "--out", str(out),
                "--reference-cache", str(cache)] + (["-k", select] if select else [])
     try:
-        # Each student's code must see neither the other submissions nor anyone's results.
-        hide = os.pathsep.join(str(p.resolve()) for p in (entry.parent, out.parent))
+        # Each student's code must see neither the other submissions, nor anyone's results, nor the private
+        # copies of the students graded at the same time: all of those live under the three hidden folders.
+        hide = os.pathsep.join(str(p.resolve()) for p in (entry.parent, out.parent, scratch))
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
-                              env={**os.environ, "AUTOGRADER_HIDE": hide})
+                              env={**os.environ, "AUTOGRADER_HIDE": hide, "TMPDIR": str(scratch)})
         (out / "grader.log").write_text(done.stdout + done.stderr)
         return json.loads((out / "results.json").read_text())
     except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
@@ -104,10 +107,15 @@ def cmd_grade_all(args) -> int:
     if len(set(ids)) != len(ids):
         print("two submissions map to the same name; rename them", file=sys.stderr)
         return 2
-    # The reference values are the same for everyone: compute them once before going parallel.
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        first = [_grade_one(entries[0], out / ids[0], cache, args.timeout, args.k)] if entries else []
-        rest = list(pool.map(lambda e: _grade_one(e, out / _student_id(e), cache, args.timeout, args.k), entries[1:]))
+    scratch = Path(tempfile.mkdtemp(prefix="autograder-batch-"))  # every student's private copy goes in here
+    grade_one = lambda e: _grade_one(e, out / _student_id(e), cache, args.timeout, args.k, scratch)  # noqa: E731
+    try:
+        # The reference values are the same for everyone: compute them once before going parallel.
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            first = [grade_one(entries[0])] if entries else []
+            rest = list(pool.map(grade_one, entries[1:]))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     results = dict(zip(ids, first + rest))
     names = sorted({t["name"] for r in results.values() for t in r.get("tests", [])},
                    key=lambda n: next(i for r in results.values() for i, t in enumerate(r.get("tests", []))

@@ -53,14 +53,27 @@ class Sandbox:
     isolate: bool = True                             # no network, hidden paths — when the machine allows it
 
     def argv(self, argv: list[str], root: Path | None = None) -> list[str]:
-        """The command that runs ``argv`` inside the sandbox; ``root`` (the student's code) is never hidden."""
+        """The command that runs ``argv`` inside the sandbox, started with ``root`` (the student's code) as its
+        working directory: ``root`` stays visible even inside a hidden folder."""
         if not (self.isolate and isolation_available()):
             return argv
-        # Never hide what the worker itself needs: the grader's code, Python, and the student's code.
-        needed = [REPO, Path(sys.prefix).resolve(), *([Path(root).resolve()] if root is not None else [])]
-        hide = [p for p in (Path(p).resolve() for p in self.hide)
-                if p.exists() and not any(n.is_relative_to(p) for n in needed)]
-        mounts = "".join(f"mount -t tmpfs -o ro,size=4k none {shlex.quote(str(p))} && " for p in hide)
+        # Never hide what the worker itself needs: the grader's code and Python.
+        needed = [REPO, Path(sys.prefix).resolve()]
+        own = Path(root).resolve() if root is not None else None
+        mounts = []
+        for path in (Path(p).resolve() for p in self.hide):
+            if not path.exists() or any(n.is_relative_to(path) for n in needed):
+                continue
+            if own is not None and own.is_relative_to(path):
+                # Cover the folder, then bind the student's own copy back into it. The shell's working directory
+                # is that copy (the client starts the worker there), so "." still reaches it once it is covered —
+                # as long as mount does not turn "." back into a path name (--no-canonicalize).
+                mounts.append(f"mount -t tmpfs -o size=64k none {shlex.quote(str(path))} && "
+                              f"mkdir -p {shlex.quote(str(own))} && "
+                              f"mount --no-canonicalize --bind . {shlex.quote(str(own))}")
+            else:
+                mounts.append(f"mount -t tmpfs -o ro,size=4k none {shlex.quote(str(path))}")
+        mounts = "".join(m + " && " for m in mounts)
         return UNSHARE + ["sh", "-c", mounts + 'exec "$@"', "sandbox", *argv]
 
     def limits(self) -> None:

@@ -219,9 +219,36 @@ def test_the_sandbox_never_hides_what_the_worker_needs(tmp_path, monkeypatch):
     try:
         if not isolation_available():
             pytest.skip("this machine does not allow user namespaces: nothing is hidden")
-        argv = Sandbox(hide=[REPO, REPO.parent, SOLUTIONS, tmp_path]).argv(["python"], root=tmp_path / "code")
+        argv = Sandbox(hide=[REPO, REPO.parent, SOLUTIONS]).argv(["python"], root=tmp_path / "code")
     finally:
         isolation_available.cache_clear()
     mounts = argv[argv.index("-c") + 1]
-    assert str(SOLUTIONS.resolve()) in mounts and str(tmp_path.resolve()) + " " not in mounts, mounts
+    assert f"none {SOLUTIONS.resolve()} " in mounts, mounts
     assert f"none {REPO.resolve()} " not in mounts and f"none {REPO.parent.resolve()} " not in mounts, mounts
+
+
+@pytest.mark.parametrize("isolation", ["1", "0"])
+def test_a_worker_sees_its_own_copy_but_not_its_neighbours_in_a_hidden_batch_folder(tmp_path, monkeypatch,
+                                                                                   isolation):
+    """grade-all keeps every student's private copy in one hidden folder; each worker gets its own bound back."""
+    import subprocess
+    import sys
+
+    from autograder.sandbox import Sandbox, isolation_available
+
+    batch = tmp_path / "batch"
+    own, other = batch / "alice" / "code", batch / "bob" / "code"
+    for folder in (own, other):
+        folder.mkdir(parents=True)
+        (folder / "secret.txt").write_text(folder.parent.name)
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", isolation)
+    isolation_available.cache_clear()
+    try:
+        if isolation == "1" and not isolation_available():
+            pytest.skip("this machine does not allow user namespaces: nothing is hidden")
+        look = f"import os; print(open({str(own / 'secret.txt')!r}).read(), os.path.exists({str(other)!r}))"
+        argv = Sandbox(hide=[batch]).argv([sys.executable, "-I", "-c", look], root=own)
+    finally:
+        isolation_available.cache_clear()
+    done = subprocess.run(argv, cwd=own, capture_output=True, text=True)
+    assert done.stdout.split() == ["alice", "False" if isolation == "1" else "True"], done.stdout + done.stderr
