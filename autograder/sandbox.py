@@ -6,7 +6,8 @@ The client asks a :class:`Sandbox` for the command prefix and the limits to appl
 Isolation uses unprivileged namespaces (``unshare --user --net --mount``): the student's process gets a
 network namespace with no interface up (no internet, not even the grader's localhost), and an empty read-only
 tmpfs over each path in ``hide`` — the solutions, the hidden checks, the reference cache, other students'
-submissions and results. Where namespaces are not allowed (some containers), the worker runs without them
+submissions, results and private copies (a hidden folder that holds the student's own copy gets that copy bound
+back into it). Where namespaces are not allowed (some containers), the worker runs without them
 and :func:`isolation_available` says so; ``AUTOGRADER_ISOLATION=0`` turns isolation off on purpose (e.g. to
 let a check download a model in online mode).
 """
@@ -23,7 +24,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from .paths import REPO
+
 UNSHARE = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--"]
 
 

@@ -176,6 +176,19 @@ def test_grade_all_writes_one_result_each_and_a_csv(tmp_path, make_submission):
     assert "killed by signal 9" in feedback and "0/4" in feedback, feedback
 
 
+@pytest.fixture(params=["1", "0"], ids=["isolated", "control-not-isolated"])
+def isolated(request, monkeypatch):
+    """The test runs with the sandbox's isolation on, then off: the control shows that the attack is real."""
+    from autograder.sandbox import isolation_available
+
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", request.param)
+    isolation_available.cache_clear()
+    if request.param == "1" and not isolation_available():
+        pytest.skip("this machine does not allow user namespaces: the worker runs without isolation")
+    yield request.param == "1"
+    isolation_available.cache_clear()
+
+
 def cheat(condition: str) -> str:
     """A reconstruction_loss that is right only when ``condition`` (Python, evaluated in the worker) holds."""
     return (f"    try:\n        ok = {condition}\n    except Exception:\n        ok = False\n"
@@ -185,70 +198,44 @@ def cheat(condition: str) -> str:
 READS_THE_ANSWERS = f"'.pow(2)' in open({str(SOLUTIONS / 'pretraining' / 'autoencoder.py')!r}).read()"
 
 
-@pytest.mark.parametrize("isolation", ["1", "0"])
-def test_student_code_cannot_read_the_solutions_or_reach_the_network(tmp_path, make_submission, cache, monkeypatch,
-                                                                     isolation):
-    """Each cheat scores only if the sandbox lets it through; with isolation off (the control) both succeed."""
+def test_student_code_cannot_read_the_solutions_or_reach_the_network(tmp_path, make_submission, cache, isolated):
+    """Each cheat scores only if the sandbox lets it through."""
     import socket
 
-    from autograder.sandbox import isolation_available
-
-    monkeypatch.setenv("AUTOGRADER_ISOLATION", isolation)
-    isolation_available.cache_clear()
-    try:
-        if isolation == "1" and not isolation_available():
-            pytest.skip("this machine does not allow user namespaces: the worker runs without isolation")
-        with socket.create_server(("127.0.0.1", 0)) as server:  # stands in for any host on the internet
-            port = server.getsockname()[1]
-            reaches = f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2) is not None"
-            scores = [run(make_submission({LOSS: (BODY, cheat(condition) + BODY)}, name=f"cheat{i}"), tmp_path,
-                          cache, name=f"out{i}", select=LOSS_CHECKS)["score"]
-                      for i, condition in enumerate([READS_THE_ANSWERS, reaches])]
-    finally:
-        isolation_available.cache_clear()
-    assert scores == ([0, 0] if isolation == "1" else [4, 4]), scores
+    with socket.create_server(("127.0.0.1", 0)) as server:  # stands in for any host on the internet
+        port = server.getsockname()[1]
+        reaches = f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2) is not None"
+        scores = [run(make_submission({LOSS: (BODY, cheat(condition) + BODY)}, name=f"cheat{i}"), tmp_path,
+                      cache, name=f"out{i}", select=LOSS_CHECKS)["score"]
+                  for i, condition in enumerate([READS_THE_ANSWERS, reaches])]
+    assert scores == ([0, 0] if isolated else [4, 4]), scores
 
 
-def test_the_sandbox_never_hides_what_the_worker_needs(tmp_path, monkeypatch):
-    """An --out folder that is the repository (or above it) must not hide the grader's own code from the worker."""
-    from autograder.paths import REPO
-    from autograder.sandbox import Sandbox, isolation_available
-
-    monkeypatch.setenv("AUTOGRADER_ISOLATION", "1")
-    isolation_available.cache_clear()
-    try:
-        if not isolation_available():
-            pytest.skip("this machine does not allow user namespaces: nothing is hidden")
-        argv = Sandbox(hide=[REPO, REPO.parent, SOLUTIONS]).argv(["python"], root=tmp_path / "code")
-    finally:
-        isolation_available.cache_clear()
-    mounts = argv[argv.index("-c") + 1]
-    assert f"none {SOLUTIONS.resolve()} " in mounts, mounts
-    assert f"none {REPO.resolve()} " not in mounts and f"none {REPO.parent.resolve()} " not in mounts, mounts
-
-
-@pytest.mark.parametrize("isolation", ["1", "0"])
-def test_a_worker_sees_its_own_copy_but_not_its_neighbours_in_a_hidden_batch_folder(tmp_path, monkeypatch,
-                                                                                   isolation):
+def test_a_worker_sees_its_own_copy_but_not_its_neighbours_in_a_hidden_batch_folder(tmp_path, isolated):
     """grade-all keeps every student's private copy in one hidden folder; each worker gets its own bound back."""
     import subprocess
     import sys
 
-    from autograder.sandbox import Sandbox, isolation_available
+    from autograder.sandbox import Sandbox
 
     batch = tmp_path / "batch"
     own, other = batch / "alice" / "code", batch / "bob" / "code"
     for folder in (own, other):
         folder.mkdir(parents=True)
         (folder / "secret.txt").write_text(folder.parent.name)
-    monkeypatch.setenv("AUTOGRADER_ISOLATION", isolation)
-    isolation_available.cache_clear()
-    try:
-        if isolation == "1" and not isolation_available():
-            pytest.skip("this machine does not allow user namespaces: nothing is hidden")
-        look = f"import os; print(open({str(own / 'secret.txt')!r}).read(), os.path.exists({str(other)!r}))"
-        argv = Sandbox(hide=[batch]).argv([sys.executable, "-I", "-c", look], root=own)
-    finally:
-        isolation_available.cache_clear()
-    done = subprocess.run(argv, cwd=own, capture_output=True, text=True)
-    assert done.stdout.split() == ["alice", "False" if isolation == "1" else "True"], done.stdout + done.stderr
+    look = f"import os; print(open({str(own / 'secret.txt')!r}).read(), os.path.exists({str(other)!r}))"
+    done = subprocess.run(Sandbox(hide=[batch]).argv([sys.executable, "-I", "-c", look], root=own), cwd=own,
+                          capture_output=True, text=True)
+    assert done.stdout.split() == ["alice", str(not isolated)], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("isolated", ["1"], indirect=True, ids=["isolated"])
+def test_the_sandbox_never_hides_what_the_worker_needs(tmp_path, isolated):
+    """An --out folder that is the repository (or above it) must not hide the grader's own code from the worker."""
+    from autograder.paths import REPO
+    from autograder.sandbox import Sandbox
+
+    argv = Sandbox(hide=[REPO, REPO.parent, SOLUTIONS]).argv(["python"], root=tmp_path / "code")
+    mounts = argv[argv.index("-c") + 1]
+    assert f"none {SOLUTIONS.resolve()} " in mounts, mounts
+    assert f"none {REPO.resolve()} " not in mounts and f"none {REPO.parent.resolve()} " not in mounts, mounts
