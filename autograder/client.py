@@ -57,7 +57,8 @@ class Worker:
     # -- process management ---------------------------------------------------------------------
     def _start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_SECRET")}
-        env.update({"HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"})
+        env.update({"HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+                    "AUTOGRADER_PYTHONPATH": os.environ.get("PYTHONPATH", "")})
         self.proc = subprocess.Popen(
             self.sandbox.argv([sys.executable, "-I", str(WORKER), str(self.root)], root=self.root),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,

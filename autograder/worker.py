@@ -174,6 +174,11 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
+    # `python -I` ignores PYTHONPATH; the client hands on the grader's own (the instructor's environment, never
+    # the student's), so that both sides import the same packages.
+    for entry in reversed(os.environ.get("AUTOGRADER_PYTHONPATH", "").split(os.pathsep)):
+        if entry:
+            sys.path.insert(0, entry)
     sys.path.insert(0, str(root))
     os.chdir(root)
     serve(root, channel_in, channel_out)

@@ -189,7 +189,7 @@ def isolated(request, monkeypatch):
     isolation_available.cache_clear()
 
 
-def cheat(condition: str) -> str:
+def right_only_if(condition: str) -> str:
     """A reconstruction_loss that is right only when ``condition`` (Python, evaluated in the worker) holds."""
     return (f"    try:\n        ok = {condition}\n    except Exception:\n        ok = False\n"
             "    if not ok:\n        return x.sum() * 0\n")
@@ -205,7 +205,7 @@ def test_student_code_cannot_read_the_solutions_or_reach_the_network(tmp_path, m
     with socket.create_server(("127.0.0.1", 0)) as server:  # stands in for any host on the internet
         port = server.getsockname()[1]
         reaches = f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2) is not None"
-        scores = [run(make_submission({LOSS: (BODY, cheat(condition) + BODY)}, name=f"cheat{i}"), tmp_path,
+        scores = [run(make_submission({LOSS: (BODY, right_only_if(condition) + BODY)}, name=f"cheat{i}"), tmp_path,
                       cache, name=f"out{i}", select=LOSS_CHECKS)["score"]
                   for i, condition in enumerate([READS_THE_ANSWERS, reaches])]
     assert scores == ([0, 0] if isolated else [4, 4]), scores
@@ -239,3 +239,17 @@ def test_the_sandbox_never_hides_what_the_worker_needs(tmp_path, isolated):
     mounts = argv[argv.index("-c") + 1]
     assert f"none {SOLUTIONS.resolve()} " in mounts, mounts
     assert f"none {REPO.resolve()} " not in mounts and f"none {REPO.parent.resolve()} " not in mounts, mounts
+
+
+@pytest.mark.parametrize("on_path", [True, False], ids=["on-PYTHONPATH", "control-not-on-it"])
+def test_the_worker_imports_what_the_graders_pythonpath_holds(tmp_path, make_submission, cache, monkeypatch, on_path):
+    """The worker runs `python -I`, which drops PYTHONPATH; packages the grader sees through it must still load."""
+    extra = tmp_path / "site"
+    extra.mkdir()
+    (extra / "course_extra.py").write_text("READY = True\n")
+    if on_path:
+        monkeypatch.setenv("PYTHONPATH", str(extra))
+    else:
+        monkeypatch.delenv("PYTHONPATH", raising=False)
+    submission = make_submission({LOSS: (BODY, right_only_if("__import__('course_extra').READY") + BODY)})
+    assert run(submission, tmp_path, cache, select=LOSS_CHECKS)["score"] == (4 if on_path else 0)
