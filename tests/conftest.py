@@ -63,3 +63,22 @@ def expect_caught(make_submission, tmp_path):
         return failed
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The kill rate of tests/test_mutants.py per module: all checks, and the public checks alone."""
+    rows: dict[str, list[int]] = {}
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        if report.when != "call":
+            continue
+        for key, value in report.user_properties:
+            if key == "mutant" and value["kind"] != "harmless":
+                row = rows.setdefault(value["module"], [0, 0, 0])
+                row[0] += 1
+                row[1] += value["killed"]
+                row[2] += value["public"]
+    if rows:
+        terminalreporter.section("mutation testing: wrong implementations that lose points")
+        for module, (n, killed, public) in sorted(rows.items()):
+            terminalreporter.write_line(f"{module:<16} {killed:>3}/{n:<3} killed ({100 * killed / n:5.1f}%);"
+                                        f" by public checks alone {public:>3}/{n:<3} ({100 * public / n:5.1f}%)")

@@ -1,0 +1,104 @@
+"""Fair evaluation, shared by every notebook that compares methods (given, not graded).
+
+Two tools, so that every comparison gives each method the same honest shot:
+
+- :func:`linear_probe`: the frozen-feature baseline done properly — features standardised with the training
+  examples' mean and standard deviation, then an L2-regularised multinomial logistic regression fitted to
+  convergence (L-BFGS), its regularisation strength C chosen on a *validation* split, never on the test set.
+- :func:`mean_ci`: the mean over seeds with a 95% Student-t confidence interval,
+  ``mean ± t_{0.975, n-1} · s / √n`` (s the sample standard deviation of the n per-seed values).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # inverse L2 strength, log-spaced; the probe picks one on validation
+
+
+def _numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to("cpu", torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+@dataclass
+class Probe:
+    """A fitted probe: standardisation (mean, std of the training features) + logistic regression."""
+
+    mean: np.ndarray        # (D,)
+    std: np.ndarray         # (D,)
+    model: object           # sklearn LogisticRegression
+    C: float                # the regularisation chosen on validation
+    val_accuracy: float     # its accuracy on the validation split
+
+    def predict(self, x) -> np.ndarray:
+        """x: (N, D) features → (N,) predicted class ids."""
+        return self.model.predict((_numpy(x) - self.mean) / self.std)
+
+    def accuracy(self, x, y) -> float:
+        """The share of rows of ``x`` (N, D) whose prediction equals ``y`` (N,)."""
+        return float((self.predict(x) == _numpy(y).astype(np.int64)).mean())
+
+
+def _fit(x: np.ndarray, y: np.ndarray, C: float, max_iter: int):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, max_iter=max_iter, tol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # "converged" is a claim: refuse to make it falsely
+        model.fit(x, y)
+    return model
+
+
+def linear_probe(train_x, train_y, val_x, val_y, cs: tuple[float, ...] = C_GRID, max_iter: int = 10_000) -> Probe:
+    """Fit a converged, standardised logistic-regression probe on frozen features.
+
+    Args:
+        train_x: (N, D) features of the labelled training examples (e.g. k per class), tensor or array.
+        train_y: (N,) int class ids.
+        val_x:   (M, D) features of a validation split (disjoint from train and test) used to choose C.
+        val_y:   (M,) int class ids.
+        cs:      candidate values of C (larger = weaker L2 penalty).
+        max_iter: L-BFGS iterations allowed; a fit that does not converge within them raises.
+
+    Returns:
+        The :class:`Probe` with the best validation accuracy (ties: the smallest C, the simplest model).
+    """
+    x, y = _numpy(train_x), _numpy(train_y).astype(np.int64)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std = np.where(std > 1e-8, std, 1.0)  # a constant feature carries nothing: leave it at 0, do not divide by 0
+    xs, vx, vy = (x - mean) / std, (_numpy(val_x) - mean) / std, _numpy(val_y).astype(np.int64)
+    best = None
+    for C in cs:
+        model = _fit(xs, y, C, max_iter)
+        acc = float((model.predict(vx) == vy).mean())
+        if best is None or acc > best.val_accuracy:
+            best = Probe(mean, std, model, C, acc)
+    return best
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width) of the Student-t confidence interval of the mean of ``values`` (one per seed).
+
+    The half-width is ``t_{(1+confidence)/2, n-1} · s / √n``; it is ``nan`` for a single value (no spread to
+    estimate), so a one-seed result can never be drawn with an interval it does not have.
+    """
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size < 2:
+        return float(v.mean()) if v.size else float("nan"), float("nan")
+    half = stats.t.ppf((1 + confidence) / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return float(v.mean()), float(half)
+
+
+def format_ci(values, digits: int = 3) -> str:
+    """'0.861 ± 0.009 (n=5)': the mean and 95% half-width, for printing beside a table row."""
+    m, h = mean_ci(values)
+    return f"{m:.{digits}f} ± {h:.{digits}f} (n={np.asarray(values).size})"

@@ -1,0 +1,60 @@
+"""Checks that wrong code cannot pass: every mutant in tests/mutants/ is graded for real (see its docstring)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from autograder.paths import PACKAGE, SOLUTIONS
+from autograder.release import BEGIN, _enclosing
+from conftest import grade_checks
+from mutants import MIN_PER_FUNCTION, all_mutants
+
+MUTANTS = all_mutants()
+
+
+def student_functions() -> dict[str, set[str]]:
+    """{module: {function names with a solution region}}, read from solutions/ as the release reads it."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((SOLUTIONS / PACKAGE).glob("*.py")):
+        lines = path.read_text().splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if line.strip() == BEGIN:
+                found.setdefault(path.stem, set()).add(_enclosing(lines, i, len(line) - len(line.lstrip())))
+    return found
+
+
+@pytest.mark.parametrize("module,name,mutant,select", MUTANTS, ids=[f"{m}:{n}" for m, n, _, _ in MUTANTS])
+def test_mutant(module, name, mutant, select, make_submission, tmp_path, record_property):
+    root = make_submission(mutant.patches, mutant.extra)
+    tests = grade_checks(root, tmp_path / "out", tmp_path.parent / "reference-cache", select)
+    assert tests, f"no check matches {select!r}"
+    assert all("grader error" not in t["output"] for t in tests), [t["output"] for t in tests if "grader error" in t["output"]]
+    lost = sum(t["max_score"] - t["score"] for t in tests)
+    lost_public = sum(t["max_score"] - t["score"] for t in tests if t["visibility"] == "visible")
+    record_property("mutant", {"module": module, "kind": mutant.kind, "killed": lost > 0, "public": lost_public > 0})
+    failed = [t["name"] for t in tests if t["status"] == "failed"]
+    if mutant.kind == "harmless":
+        assert lost == 0, f"a correct variant lost points: {failed}"
+        return
+    assert lost > 0, f"{mutant.kind} mutant of {mutant.function} kept full marks on {len(tests)} checks"
+    for fragment in mutant.catches:
+        parts = (fragment,) if isinstance(fragment, str) else fragment
+        assert any(all(p in n for p in parts) for n in failed), f"no failing check matches {fragment!r}: {failed}"
+
+
+def test_every_student_function_has_enough_mutants():
+    covered = Counter((m, mutant.function) for m, _, mutant, _ in MUTANTS if mutant.kind != "harmless")
+    missing = {f"{module}.{fn}": covered[(module, fn)]
+               for module, functions in student_functions().items() for fn in sorted(functions)
+               if covered[(module, fn)] < MIN_PER_FUNCTION}
+    assert not missing, f"student functions with fewer than {MIN_PER_FUNCTION} wrong/cheat mutants: {missing}"
+
+
+def test_mutants_name_real_student_functions():
+    functions = student_functions()
+    unknown = [f"{m}:{n} → {mutant.function}" for m, n, mutant, _ in MUTANTS if mutant.function not in functions.get(m, ())]
+    assert not unknown, f"mutants naming no student function of their module: {unknown}"
