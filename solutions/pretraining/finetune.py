@@ -19,12 +19,24 @@ MODES = ("all", "head", "first", "middle", "last", "lora")
 
 
 def blocks(backbone: nn.Module) -> nn.ModuleList:
-    """The transformer blocks of a Hugging Face backbone, in order (GPT-2: ``.h``; BERT: ``.encoder.layer``)."""
+    """The transformer blocks of a Hugging Face backbone, in order (GPT-2: ``.h``; Llama / SmolLM2: ``.layers``;
+    BERT: ``.encoder.layer``). A whole language model works too: its ``base_model`` is searched."""
     if hasattr(backbone, "h"):
         return backbone.h
+    if isinstance(getattr(backbone, "layers", None), nn.ModuleList):
+        return backbone.layers
     if hasattr(backbone, "encoder") and hasattr(backbone.encoder, "layer"):
         return backbone.encoder.layer
+    inner = getattr(backbone, "base_model", backbone)
+    if inner is not backbone:
+        return blocks(inner)
     raise TypeError(f"don't know where the blocks of a {type(backbone).__name__} are")
+
+
+def backbone_of(model: nn.Module) -> nn.Module:
+    """The body of a language model without its output layer: GPT-2's ``.transformer``, Llama's ``.model``,
+    BERT's ``.bert`` (Hugging Face calls it ``base_model``); a backbone is returned as it is."""
+    return model.base_model
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.Tensor:
@@ -34,13 +46,15 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.
         hidden:         (B, T, D) the backbone's last hidden states.
         attention_mask: (B, T) 1 for real tokens, 0 for padding — padding may be on the left or the right.
         how:            ``"cls"``: the first position (BERT's [CLS]); ``"last"``: the last *real* token of
-                        each row (a causal model's only position that has seen the whole input).
+                        each row (a causal model's only position that has seen the whole input);
+                        ``"mean"``: the average over each row's real tokens, Σ_t m_t h_t / Σ_t m_t (what
+                        sentence encoders such as all-MiniLM-L6-v2 were trained with).
 
     Returns:
         (B, D).
     """
     ### BEGIN SOLUTION
-    ### HINT: "cls" → hidden[:, 0]; "last" → the largest index t with attention_mask[b, t] == 1, gathered per row.
+    ### HINT: "cls" → hidden[:, 0]; "last" → the largest index t with attention_mask[b, t] == 1, gathered per row; "mean" → masked sum / count.
     if how == "cls":
         return hidden[:, 0]
     if how == "last":
@@ -48,7 +62,10 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.
         positions = torch.arange(T, device=attention_mask.device)  # (T,)
         last = (positions * (attention_mask > 0)).amax(dim=1)  # (B,): index of each row's last real token
         return hidden[torch.arange(len(hidden), device=hidden.device), last]  # (B, D)
-    raise ValueError(f"how must be 'cls' or 'last', got {how!r}")
+    if how == "mean":
+        m = (attention_mask > 0).to(hidden.dtype).unsqueeze(-1)  # (B, T, 1)
+        return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)  # (B, D)
+    raise ValueError(f"how must be 'cls', 'last' or 'mean', got {how!r}")
     ### END SOLUTION
 
 

@@ -103,8 +103,21 @@ class LoRAConv1D(LoRALinear):
         ### END SOLUTION
 
 
+def attention_targets(model: nn.Module) -> tuple[str, ...]:
+    """The names LoRA usually targets in ``model``'s attention, by layout: GPT-2 ``("c_attn",)`` (one
+    ``Conv1D`` computing q, k and v), Llama / SmolLM2 ``("q_proj", "v_proj")`` (``nn.Linear``), BERT
+    ``("query", "value")`` (``nn.Linear``)."""
+    names = {name.rpartition(".")[2] for name, _ in model.named_modules()}
+    for layout in (("c_attn",), ("q_proj", "v_proj"), ("query", "value")):
+        if set(layout) <= names:
+            return layout
+    raise TypeError(f"don't know the attention projections of a {type(model).__name__}")
+
+
 def add_lora(model: nn.Module, target: str | tuple[str, ...], r: int, alpha: float) -> nn.Module:
     """Replace every ``nn.Linear`` or GPT-2 ``Conv1D`` whose name ends with ``target`` by its LoRA wrapper.
+
+    ``target`` is matched against whole name components (``"v_proj"`` matches ``layers.3.self_attn.v_proj``).
 
     Returns the model (changed in place). Parameters outside the wrappers are left as they are: freezing
     the rest of the model is :func:`pretraining.finetune.set_trainable`'s job.
@@ -113,7 +126,7 @@ def add_lora(model: nn.Module, target: str | tuple[str, ...], r: int, alpha: flo
 
     targets = (target,) if isinstance(target, str) else tuple(target)
     for name, module in list(model.named_modules()):
-        if not name.endswith(targets):
+        if not any(name == t or name.endswith("." + t) for t in targets):
             continue
         parent, _, child = name.rpartition(".")
         owner = model.get_submodule(parent) if parent else model

