@@ -55,9 +55,19 @@ def module_with_weights(cls: str, init_args: list, init_kwargs: dict, weights: l
     out = module(x)
     report["output"] = out.detach().clone()
     if grad_out is not None:
-        (out * grad_out).sum().backward()
+        if out.requires_grad:  # else every gradient stays None, and the check says so
+            (out * grad_out).sum().backward()
         report["grads"] = [_grad_or_none(p.grad) for p in params]
     return report
+
+
+def loss_gradient(x, x_hat, reduction: str) -> dict:
+    """``reconstruction_loss(x, x_hat, reduction)`` and the gradient of its sum with respect to ``x_hat``."""
+    x_hat = x_hat.detach().clone().requires_grad_(True)
+    loss = _student("autoencoder").reconstruction_loss(x, x_hat, reduction=reduction)
+    if isinstance(loss, torch.Tensor) and loss.requires_grad:
+        loss.sum().backward()
+    return {"loss": loss.detach().clone() if isinstance(loss, torch.Tensor) else loss, "grad": _grad_or_none(x_hat.grad)}
 
 
 def is_affine(cls: str, init_args: list, r1, r2, a: float) -> dict:

@@ -35,11 +35,17 @@ def random_masking(x, mask_ratio: float, seed: int) -> dict:
 
 
 def random_masking_replays(x, mask_ratio: float, seed: int) -> list:
-    """Generator seeds (seed, seed, seed + 1), with the global torch seed changed before each call."""
+    """Generator seeds (seed, seed, seed + 1), with the global torch seed changed before each call;
+    then a second call on the last generator, which must draw new noise.
+    """
     out = []
     for global_seed, generator_seed in ((1, seed), (2, seed), (3, seed + 1)):
         torch.manual_seed(global_seed)
-        out.append(random_masking(x, mask_ratio, generator_seed))
+        generator = torch.Generator().manual_seed(generator_seed)
+        x_visible, mask, ids_restore = _mae().random_masking(x, mask_ratio, generator)
+        out.append({"x_visible": x_visible, "mask": mask, "ids_restore": ids_restore})
+    x_visible, mask, ids_restore = _mae().random_masking(x, mask_ratio, generator)
+    out.append({"x_visible": x_visible, "mask": mask, "ids_restore": ids_restore})
     return out
 
 

@@ -23,17 +23,36 @@ def bert_mask(input_ids, seed: int, **kwargs) -> dict:
     return {"inputs": inputs, "labels": labels, "input_unchanged": bool(torch.equal(input_ids, original))}
 
 
-def bert_mask_replays(input_ids, seed: int, **kwargs) -> list:
-    """Three maskings: generator seeds (seed, seed, seed + 1), with the global torch seed changed before each.
-
-    A masking driven by its generator alone gives the first two equal, whatever the global seed.
-    """
+def _replays(fn, input_ids, seed: int, **kwargs) -> list:
+    """Four maskings: generator seeds (seed, seed, seed + 1), with the global torch seed changed before each,
+    then a second call on the last generator (which must give a new masking: fresh numbers on every call)."""
     out = []
     for global_seed, generator_seed in ((1, seed), (2, seed), (3, seed + 1)):
         torch.manual_seed(global_seed)
-        inputs, labels = _masking().bert_mask(input_ids.clone(), torch.Generator().manual_seed(generator_seed), **kwargs)
+        generator = torch.Generator().manual_seed(generator_seed)
+        inputs, labels = fn(input_ids.clone(), generator, **kwargs)
         out.append({"inputs": inputs, "labels": labels})
+    inputs, labels = fn(input_ids.clone(), generator, **kwargs)
+    out.append({"inputs": inputs, "labels": labels})
     return out
+
+
+def bert_mask_replays(input_ids, seed: int, **kwargs) -> list:
+    """:func:`_replays` of ``bert_mask``: a masking driven by its generator alone gives the first two equal,
+    whatever the global seed, and the last two different."""
+    return _replays(_masking().bert_mask, input_ids, seed, **kwargs)
+
+
+def span_mask(input_ids, seed: int, **kwargs) -> dict:
+    """``span_mask(input_ids, Generator(seed), **kwargs)`` → its two outputs, and whether the input survived."""
+    original = input_ids.clone()
+    inputs, labels = _masking().span_mask(input_ids, torch.Generator().manual_seed(seed), **kwargs)
+    return {"inputs": inputs, "labels": labels, "input_unchanged": bool(torch.equal(input_ids, original))}
+
+
+def span_mask_replays(input_ids, seed: int, **kwargs) -> list:
+    """:func:`_replays` of ``span_mask``."""
+    return _replays(_masking().span_mask, input_ids, seed, **kwargs)
 
 
 def loss_gradient(logits, labels) -> dict:
@@ -44,24 +63,42 @@ def loss_gradient(logits, labels) -> dict:
     return {"loss": loss, "grad": logits.grad}
 
 
-def tiny_bert(seed: int, vocab: int):
-    from transformers import BertConfig, BertForMaskedLM
+class _Output:
+    def __init__(self, logits):
+        self.logits = logits
 
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0, pad_token_id=0)
-    return BertForMaskedLM(config).eval()
+
+class TinyMaskedLM(torch.nn.Module):
+    """A trusted masked language model small enough for a check: ``model(input_ids=x).logits`` is (B, T, V),
+    each position's logits depending on its own token and on the mean of the whole row (so on the masking)."""
+
+    def __init__(self, seed: int, vocab: int, dim: int = 8):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.embed = torch.nn.Parameter(torch.randn(vocab, dim, generator=g))
+        self.context = torch.nn.Parameter(torch.randn(dim, dim, generator=g) / dim ** 0.5)
+        self.out = torch.nn.Parameter(torch.randn(dim, vocab, generator=g) / dim ** 0.5)
+
+    def forward(self, input_ids):
+        h = self.embed[input_ids.long()]  # (B, T, dim)
+        h = h + h.mean(dim=1, keepdim=True) @ self.context
+        return _Output(h @ self.out)  # (B, T, V)
 
 
 def mlm_loss(input_ids, seed: int, model_seed: int, **kwargs) -> dict:
-    """The student's mlm_loss on a tiny seeded BERT, and the recipe recomputed here from the student's own
-    bert_mask with the same generator seed: x̃, y = bert_mask(x); cross-entropy of model(x̃) on y."""
+    """The student's mlm_loss on a small trusted model, and the recipe recomputed here from the student's own
+    bert_mask with the same generator seed: x̃, y = bert_mask(x); cross-entropy of model(x̃) on y. Also the
+    gradients of both with respect to the model's parameters (the loss must be differentiable)."""
     masking = _masking()
-    model = tiny_bert(model_seed, kwargs["vocab_size"])
-    with torch.no_grad():
-        got = masking.mlm_loss(model, input_ids, torch.Generator().manual_seed(seed), **kwargs)
-        inputs, labels = masking.bert_mask(input_ids, torch.Generator().manual_seed(seed), **kwargs)
-        logits = model(input_ids=inputs).logits  # (B, T, V)
-        expected = F.cross_entropy(logits.flatten(0, 1), labels.flatten().long(), ignore_index=-100)
-    return {"got": got, "expected": expected}
+    model = TinyMaskedLM(model_seed, kwargs["vocab_size"])
+    got = masking.mlm_loss(model, input_ids, torch.Generator().manual_seed(seed), **kwargs)
+    grads = None
+    if isinstance(got, torch.Tensor) and got.requires_grad:
+        grads = [g.detach().clone() if g is not None else None
+                 for g in torch.autograd.grad(got, list(model.parameters()), allow_unused=True)]
+    inputs, labels = masking.bert_mask(input_ids, torch.Generator().manual_seed(seed), **kwargs)
+    logits = model(input_ids=inputs).logits  # (B, T, V)
+    expected = F.cross_entropy(logits.flatten(0, 1), labels.flatten().long(), ignore_index=-100)
+    want = [g.detach().clone() for g in torch.autograd.grad(expected, list(model.parameters()))]
+    return {"got": got.detach().clone() if isinstance(got, torch.Tensor) else got, "expected": expected.detach(),
+            "grads": grads, "expected_grads": want}

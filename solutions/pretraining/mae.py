@@ -82,8 +82,10 @@ def random_masking(x: torch.Tensor, mask_ratio: float, generator: torch.Generato
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Keep a uniformly random subset of N_keep = :func:`num_visible` (N, mask_ratio) tokens per sample.
 
-    Draw one uniform random number per token and sort them: a random order (the *shuffle*) of the tokens,
-    different for every sample. The first N_keep tokens of the shuffle stay visible. ``ids_restore`` is the
+    The MAE paper's algorithm, exactly: draw one uniform random number per token,
+    ``noise = torch.rand(B, N, generator=generator, device=x.device)``, and sort them in ascending order
+    (``ids_shuffle = noise.argsort(dim=1)``): a random order (the *shuffle*) of the tokens, different for every
+    sample. The first N_keep tokens of the shuffle stay visible, in that order. ``ids_restore`` is the
     inverse permutation: the decoder appends N − N_keep mask tokens after the visible ones (the shuffled
     order) and gathers with ``ids_restore`` to put every token back at its own position:
     ``torch.cat([x_visible, masked], 1).gather(1, ids_restore…)`` has ``x`` wherever ``mask == 0``.

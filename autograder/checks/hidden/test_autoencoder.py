@@ -143,13 +143,13 @@ def test_few_shot_linear_probe_gradients_only_in_head(student, reference, rng):
 
 
 @pytest.mark.check(points=2, timeout=60)
-def test_few_shot_fit_linear_probe_loss_curve(student, reference, rng):
-    """few_shot.fit_linear_probe: full-batch Adam on the cross-entropy; loss curve and final head"""
-    w, b = weights(rng, [(5, 64), (5,)], scale=0.1)
-    x = tensor(rng.random((25, 64)), "float32")
-    y = tensor(np.repeat(np.arange(5), 5), "int64")
-    got, want = (side.call("probe:autoencoder:fit_curve", w, b, x, y, 15, 0.05) for side in (student, reference))
-    name = "fit_linear_probe(probe, x (25, 64), y, steps=15, lr=0.05)"
+def test_few_shot_fit_linear_probe_other_steps_and_lr(student, reference, rng):
+    """few_shot.fit_linear_probe: 3 classes of (1, 4, 4) images, steps=8, lr=0.2; loss curve and final head"""
+    w, b = weights(rng, [(3, 16), (3,)], scale=0.3)
+    x = tensor(rng.random((12, 1, 4, 4)), "float32")
+    y = tensor(rng.permutation(np.repeat(np.arange(3), 4)), "int64")
+    got, want = (side.call("probe:autoencoder:fit_curve", w, b, x, y, 8, 0.2) for side in (student, reference))
+    name = "fit_linear_probe(probe, x (12, 1, 4, 4), y, steps=8, lr=0.2)"
     assert_close(got["curve"], want["curve"], name=f"the loss curve of {name} (the cross-entropy before each step)",
                  rtol=1e-4, atol=1e-5)
     assert_close(got["weight"], want["weight"], name=f"the head's weight after {name}", rtol=1e-4, atol=1e-5)

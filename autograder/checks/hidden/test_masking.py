@@ -1,126 +1,122 @@
-"""Section 2 — BERT masking: hidden checks (never in the student release).
+"""Section 2 — BERT masking and span masking: hidden checks (never in the student release).
 
-The statistical bounds are ±5 standard deviations of the binomial at the sample size used (see
-``within_binomial``): a correct masking fails one of them about once in 1.7 million, while the mistakes
-they target sit tens of σ away.
+The same behaviours as the public checks, on other inputs: larger samples (tighter bounds, derived from the
+sample size in the same way), other probabilities, shapes and layouts.
 """
-
-import math
 
 import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_true, tensor
-from autograder.checks.public.test_masking import (CLS, IGNORE, MASK_ARGS, PAD, SEP, check_split, masking_summary,
-                                                   token_batch, within_binomial)
+from autograder.checks.public.test_masking import (IGNORE, MASK_ARGS, PAD, SEP, SPAN_ARGS, check_replacement_ids,
+                                                   check_replays, check_row_counts, check_spans, check_split,
+                                                   labels_for, masking_summary, protected_of, token_batch,
+                                                   within_binomial)
 
 
-def special(ids):
-    return np.isin(ids, [CLS, SEP, PAD])
-
-
-@pytest.mark.check(points=3, timeout=60)
-def test_bert_mask_rates_over_200k_tokens(student, rng):
-    """masking.bert_mask: selection rate and the 80/10/10 split over 200,000 tokens, within ±5σ"""
+@pytest.mark.check(points=2, timeout=60)
+def test_bert_mask_rates_over_100k_tokens(student, rng):
+    """masking.bert_mask: selection rate and the 80/10/10 split over 100,000 tokens with padding"""
     vocab = 1000
-    ids = token_batch(rng, 1600, 128, vocab, pad_from=rng.integers(64, 127, size=1600))
+    ids = token_batch(rng, 800, 128, vocab, pad_from=rng.integers(64, 127, size=800))
     out = student.call("probe:masking:bert_mask", tensor(ids), 11, vocab_size=vocab, **MASK_ARGS)
-    s = masking_summary(ids, out, special(ids), vocab)
-    assert_true(s["eligible"] >= 100_000, f"grader error: only {s['eligible']} eligible tokens")
-    assert_true(s["chosen_protected"] == 0, f"bert_mask chose {s['chosen_protected']} special or padding positions")
-    # Selection: Binomial(eligible ≈ 150,000, 0.15): σ ≈ 138 tokens, so ±5σ is ±0.46% of the rate.
-    within_binomial(s["chosen"], s["eligible"], 0.15, "ordinary tokens chosen")
-    # Split: Binomial(chosen ≈ 22,000, p) per category: ±5σ is ±1.3% for 80%, ±1.0% for 10%.
+    s = masking_summary(ids, out, protected_of(ids), vocab)
+    within_binomial(s["chosen"], s["eligible"], 0.15, "bert_mask: ordinary tokens chosen")
     check_split(s, vocab, 0.8, 0.1, "bert_mask")
 
 
 @pytest.mark.check(points=2, timeout=60)
-def test_bert_mask_spreads_over_positions_and_rows(student, rng):
-    """masking.bert_mask: every position is chosen about 15% of the time, and rows are masked independently"""
-    vocab, rows, length = 1000, 4000, 32
+def test_bert_mask_rows_independent_other_sizes(student, rng):
+    """masking.bert_mask: per-row binomial counts and per-position rates, 1,000 rows of 21 tokens, select_prob=0.25"""
+    vocab, rows, length = 300, 1000, 23
     ids = token_batch(rng, rows, length, vocab)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 12, vocab_size=vocab, **MASK_ARGS)
-    s = masking_summary(ids, out, special(ids), vocab)
-    per_position = s["chosen_mask"][:, 1:-1].sum(axis=0)  # (length − 2,) over 4,000 rows each
-    # Binomial(4000, 0.15) per position: σ ≈ 22.6, ±5σ = ±2.8% of the rate, for each of the 30 positions.
-    for t, count in enumerate(per_position, start=1):
-        within_binomial(int(count), rows, 0.15, f"rows in which position {t} was chosen (each position should "
-                        "be chosen independently, in every row)")
-    distinct = len({row.tobytes() for row in s["chosen_mask"][:200]})
-    assert_true(distinct > 150, f"only {distinct} different masks among the first 200 rows: every row needs its "
-                "own random draw")
+    out = student.call("probe:masking:bert_mask", tensor(ids), 17, vocab_size=vocab, select_prob=0.25, **MASK_ARGS)
+    s = masking_summary(ids, out, protected_of(ids), vocab)
+    check_row_counts(s["chosen_mask"][:, 1:-1], length - 2, 0.25, "bert_mask(select_prob=0.25)")
 
 
 @pytest.mark.check(points=2, timeout=60)
-def test_bert_mask_random_tokens_are_uniform(student, rng):
-    """masking.bert_mask: the random replacements are drawn uniformly from the whole vocabulary"""
-    vocab = 1000
-    ids = token_batch(rng, 1000, 128, vocab)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 13, vocab_size=vocab, select_prob=0.5,
-                       **MASK_ARGS)
-    s = masking_summary(ids, out, special(ids), vocab)
-    r = s["random_ids"].astype(np.float64)
-    assert_true(len(r) > 1000, f"only {len(r)} chosen positions got a random token (expected ~6,300)")
-    # Uniform on 0 … V−1: mean (V−1)/2, standard deviation √((V²−1)/12); the sample mean of n draws is within
-    # ±5 of its standard errors. (Draws equal to the mask token or the original are counted elsewhere: a
-    # negligible bias of ~1/V.)
-    mean, se = (vocab - 1) / 2, math.sqrt((vocab**2 - 1) / 12 / len(r))
-    assert_true(abs(r.mean() - mean) <= 5 * se, f"the random replacement tokens have mean id {r.mean():.1f}; "
-                f"tokens drawn uniformly from 0 … {vocab - 1} have mean {mean:.1f} ± {5 * se:.1f} (5 standard "
-                "errors). Draw them with torch.randint(vocab_size, …, generator=generator).")
-    top = float((r >= vocab / 2).mean())
-    within_binomial(int((r >= vocab / 2).sum()), len(r), 0.5, f"random replacements in the upper half of the "
-                    f"vocabulary ({top:.1%})")
+def test_bert_mask_other_probabilities_and_vocabulary(student, rng):
+    """masking.bert_mask: select_prob 0.6, mask_prob 0.2, random_prob 0.7, mask_token_id 4; every id of a 9-id vocabulary drawn alike"""
+    vocab = 9
+    ids = token_batch(rng, 200, 50, vocab, pad_from=rng.integers(20, 50, size=200), low=5)
+    flagged = np.zeros(ids.shape, dtype=bool)
+    flagged[:, 5] = True
+    out = student.call("probe:masking:bert_mask", tensor(ids), 13, vocab_size=vocab, select_prob=0.6, mask_prob=0.2,
+                       random_prob=0.7, special_mask=tensor(flagged), **dict(MASK_ARGS, mask_token_id=4))
+    s = masking_summary(ids, out, protected_of(ids, flagged), vocab, mask_id=4)
+    within_binomial(s["chosen"], s["eligible"], 0.6, "bert_mask(select_prob=0.6): ordinary tokens chosen")
+    check_replacement_ids(ids, s, vocab, 0.2, 0.7, f"bert_mask(vocab_size={vocab}, mask_prob=0.2, random_prob=0.7)")
+
+
+@pytest.mark.check(points=1, timeout=30)
+def test_bert_mask_reproducible_other_batch(student, rng):
+    """masking.bert_mask: reproducible from the generator alone, fresh on every call (odd shapes, padding)"""
+    ids = token_batch(rng, 3, 19, 60, pad_from=[19, 7, 12])
+    check_replays(student.call("probe:masking:bert_mask_replays", tensor(ids), 8, vocab_size=60, select_prob=0.5,
+                               **MASK_ARGS), "bert_mask")
 
 
 @pytest.mark.check(points=2, timeout=60)
-def test_bert_mask_uses_its_probabilities(student, rng):
-    """masking.bert_mask: select_prob, mask_prob and random_prob are honoured (here 40% / 50% / 30%)"""
-    vocab = 1000
-    ids = token_batch(rng, 400, 128, vocab)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 14, vocab_size=vocab, select_prob=0.4,
-                       mask_prob=0.5, random_prob=0.3, **MASK_ARGS)
-    s = masking_summary(ids, out, special(ids), vocab)
-    within_binomial(s["chosen"], s["eligible"], 0.4, "ordinary tokens chosen with select_prob=0.4")
-    check_split(s, vocab, 0.5, 0.3, "bert_mask(mask_prob=0.5, random_prob=0.3)")
+def test_span_mask_other_rates_and_lengths(student, rng):
+    """masking.span_mask: mask_rate 0.25 with mean_span 1.5, and mean_span 1 (single tokens), left padding"""
+    vocab = 80
+    for seed, (rate, mean) in enumerate(((0.25, 1.5), (0.1, 1.0))):
+        ids = token_batch(rng, 400, 37, vocab, pad_left=rng.integers(0, 12, size=400))
+        out = student.call("probe:masking:span_mask", tensor(ids), 30 + seed, vocab_size=vocab, mask_rate=rate,
+                           mean_span=mean, **SPAN_ARGS)
+        check_spans(ids, out, protected_of(ids), vocab, rate, mean, f"span_mask(mask_rate={rate}, mean_span={mean})")
+
+
+@pytest.mark.check(points=2, timeout=60)
+def test_span_mask_long_spans_and_split(student, rng):
+    """masking.span_mask: mean_span 8, many [SEP] inside the rows, mask_prob 0.5 / random_prob 0.4, mask_token_id 4"""
+    vocab = 10
+    ids = token_batch(rng, 300, 60, vocab, low=5)
+    ids[:, [13, 14, 33, 47]] = SEP
+    ids[::7, 50:59] = PAD
+    out = student.call("probe:masking:span_mask", tensor(ids), 33, vocab_size=vocab, mask_rate=0.35, mean_span=8.0,
+                       mask_prob=0.5, random_prob=0.4, **dict(SPAN_ARGS, mask_token_id=4))
+    s = check_spans(ids, out, protected_of(ids), vocab, 0.35, 8.0, "span_mask(mask_rate=0.35, mean_span=8)", mask_id=4)
+    check_replacement_ids(ids, s, vocab, 0.5, 0.4, "span_mask(mask_prob=0.5, random_prob=0.4)")
 
 
 @pytest.mark.check(points=1, timeout=30)
-def test_bert_mask_leaves_its_input_alone(student, rng):
-    """masking.bert_mask: input_ids is not modified in place"""
-    ids = token_batch(rng, 8, 64, 100)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 15, vocab_size=100, **MASK_ARGS)
-    masking_summary(ids, out, special(ids), 100)
-    assert_true(out["input_unchanged"], "bert_mask modified input_ids in place: work on a copy (e.g. "
-                "input_ids.clone(), or masked_fill / torch.where, which return new tensors)")
-
-
-@pytest.mark.check(points=1, timeout=30)
-def test_bert_mask_all_special_row(student, rng):
-    """masking.bert_mask: a row of special tokens only gets no target at all"""
-    ids = token_batch(rng, 4, 16, 100, pad_from=[1, 1, 1, 1])  # [CLS] [PAD] … [PAD] [SEP]
-    out = student.call("probe:masking:bert_mask", tensor(ids), 16, vocab_size=100, select_prob=0.9, **MASK_ARGS)
-    s = masking_summary(ids, out, special(ids), 100)
-    assert_true(s["chosen"] == 0, f"bert_mask chose {s['chosen']} positions in rows made only of [CLS], [PAD] "
-                "and [SEP]; labels should all be -100")
+def test_span_mask_special_rows_and_replays(student, rng):
+    """masking.span_mask: rows of special tokens only get no target; reproducible, fresh on every call"""
+    ids = token_batch(rng, 4, 16, 100, pad_from=[1, 1, 1, 1])
+    out = student.call("probe:masking:span_mask", tensor(ids), 16, vocab_size=100, mask_rate=0.45, **SPAN_ARGS)
+    s = masking_summary(ids, out, protected_of(ids), 100, name="span_mask")
+    assert_true(s["chosen"] == 0, f"span_mask chose {s['chosen']} positions in rows made only of [CLS], [PAD] and "
+                "[SEP]; labels should all be -100")
+    ids = token_batch(rng, 2, 33, 40, pad_from=[33, 20])
+    check_replays(student.call("probe:masking:span_mask_replays", tensor(ids), 6, vocab_size=40, mean_span=2.0,
+                               **SPAN_ARGS), "span_mask")
 
 
 @pytest.mark.check(points=2, timeout=30)
-def test_masked_cross_entropy_ignores_unchosen_positions(student, reference, rng):
-    """masking.masked_cross_entropy: ignored positions change neither the loss nor get any gradient"""
-    logits = rng.standard_normal((3, 12, 20)).astype("float32")
-    labels = np.where(rng.random((3, 12)) < 0.2, rng.integers(0, 20, size=(3, 12)), IGNORE)
-    labels[1, 5] = 4
-    got = student.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
-    want = reference.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
-    ignored = labels == IGNORE
-    leaked = np.abs(got["grad"].values[ignored]).max() if got["grad"] is not None else 0.0
-    assert_true(got["grad"] is not None and leaked == 0.0, "masked_cross_entropy: logits at positions labelled "
-                f"-100 received a gradient (largest {leaked:.3g}); they must not count")
-    shuffled = logits.copy()
-    shuffled[ignored] = rng.standard_normal(shuffled[ignored].shape) * 10
-    again = student.call("masking.masked_cross_entropy", tensor(shuffled), tensor(labels))
-    assert_close(again, got["loss"], name="masked_cross_entropy after changing the logits at ignored positions",
-                 rtol=1e-6)
-    assert_close(got, want, name="masked_cross_entropy(logits (3, 12, 20), labels) and d loss / d logits",
-                 rtol=1e-5, atol=1e-7)
+def test_masked_cross_entropy_other_shapes(student, reference, rng):
+    """masking.masked_cross_entropy: long rows, large logits, float64; no gradient at ignored positions"""
+    for shape, vocab, dtype in (((2, 50, 7), 7, "float64"), ((6, 3, 64), 64, "float32")):
+        logits = (10 * rng.standard_normal(shape)).astype(dtype)
+        labels = labels_for(rng, shape[:2], vocab, 0.15)
+        got = student.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
+        want = reference.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
+        ignored = labels == IGNORE
+        leaked = np.abs(got["grad"].values[ignored]).max() if got["grad"] is not None else 0.0
+        name = f"masked_cross_entropy(logits {shape} {dtype}, labels with {int((~ignored).sum())} targets)"
+        assert_true(got["grad"] is not None and leaked == 0.0, f"{name}: logits at positions labelled -100 received "
+                    f"a gradient (largest {leaked:.3g}); they must not count")
+        assert_close(got, want, name=f"{name} and d loss / d logits", rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.check(points=1, timeout=60)
+def test_mlm_loss_other_arguments(student, rng):
+    """masking.mlm_loss: mask_prob, random_prob and special_ids passed on to bert_mask"""
+    ids = token_batch(rng, 3, 21, 30, pad_from=[21, 10, 15])
+    out = student.call("probe:masking:mlm_loss", tensor(ids), 41, 5, vocab_size=30, select_prob=0.5, mask_prob=0.3,
+                       random_prob=0.6, **MASK_ARGS)
+    name = "mlm_loss(model, input_ids (3, 21), generator, select_prob=0.5, mask_prob=0.3, random_prob=0.6)"
+    assert_close(out["got"], out["expected"], name=name, rtol=1e-5, check_dtype=False)
+    assert_true(out["grads"] is not None, f"{name}: the loss carries no gradient")
+    assert_close(out["grads"], out["expected_grads"], name=f"the gradients of {name}", rtol=1e-4, atol=1e-6)

@@ -6,9 +6,9 @@ import pytest
 from autograder.checks import assert_close, assert_equal, assert_true, tensor
 
 
-def weights(rng, shapes, scale=0.5):
-    """Random float32 weights of the given shapes, as tensors for the probe to load in parameter order."""
-    return [tensor(scale * rng.standard_normal(s), "float32") for s in shapes]
+def weights(rng, shapes, scale=0.5, dtype="float32"):
+    """Random weights of the given shapes, as tensors for the probe to load in parameter order."""
+    return [tensor(scale * rng.standard_normal(s), dtype) for s in shapes]
 
 
 def close(a, b, rtol=1e-5) -> bool:
@@ -16,87 +16,105 @@ def close(a, b, rtol=1e-5) -> bool:
     return bool(np.isclose(a.values, b.values, rtol=rtol, atol=1e-6))
 
 
-def module_outputs(student, reference, cls, init, shapes, w, x, what, grad_out=None):
-    """Build ``cls(*init)`` on both sides, check its parameter shapes, load ``w``, return (got, want) reports."""
-    got, want = (side.call("probe:autoencoder:module_with_weights", cls, list(init), {}, w, x, grad_out)
+@pytest.mark.check(points=3, timeout=30)
+def test_reconstruction_loss_values(student, reference, rng):
+    """autoencoder.reconstruction_loss: mean and per-example sums, flat inputs and (C, H, W) images; gradient w.r.t. x_hat"""
+    for shape, reduction, dtype in (((16, 64), "mean", "float32"), ((5, 3, 5, 7), "none", "float64"),
+                                    ((1, 10), "none", "float32"), ((4, 2, 3, 3), "mean", "float32")):
+        x = tensor(rng.random(shape), dtype)
+        x_hat = tensor(rng.random(shape), dtype)
+        name = f"reconstruction_loss(x, x_hat, reduction={reduction!r}) with x of shape {shape} {dtype}"
+        got, want = (side.call("probe:autoencoder:loss_gradient", x, x_hat, reduction) for side in (student, reference))
+        assert_close(got["loss"], want["loss"], name=name, rtol=1e-5)
+        assert_true(got["grad"] is not None, f"{name}: no gradient reached x_hat; the loss must be differentiable "
+                                             "with respect to x_hat (no detach(), no .item(), no numpy)")
+        assert_close(got["grad"], want["grad"], name=f"the gradient of {name} (summed) w.r.t. x_hat", rtol=1e-5,
+                     atol=1e-7)
+
+
+def check_module(student, reference, cls, init, kwargs, shapes, what, w, x, g):
+    """Build ``cls(*init, **kwargs)`` on both sides; parameter shapes, output and every parameter's gradient."""
+    got, want = (side.call("probe:autoencoder:module_with_weights", cls, list(init), kwargs, w, x, g)
                  for side in (student, reference))
     assert_true(got["shapes"] == want["shapes"],
                 f"{what} should have parameters of shapes {want['shapes']}, in this order ({shapes}); "
                 f"got {got['shapes']}")
-    return got, want
-
-
-@pytest.mark.check(points=2, timeout=30)
-def test_reconstruction_loss_mean(student, reference, rng):
-    """autoencoder.reconstruction_loss: mean over a batch of flattened images"""
-    x = tensor(rng.random((16, 64), dtype="float32"))
-    x_hat = tensor(rng.random((16, 64), dtype="float32"))
-    got = student.call("autoencoder.reconstruction_loss", x, x_hat)
-    want = reference.call("autoencoder.reconstruction_loss", x, x_hat)
-    assert_close(got, want, name="reconstruction_loss(x, x_hat) with x of shape (16, 64)", rtol=1e-5)
+    name = f"{what}(x) with x of shape {x.shape}"
+    assert_close(got["output"], want["output"], name=name, rtol=1e-5, atol=1e-5)
+    assert_true(all(v is not None for v in got["grads"]), f"{name}: no gradient reached some parameters "
+                "(is the output detached, or computed under torch.no_grad()?)")
+    assert_close(got["grads"], want["grads"], name=f"the gradients of the parameters of {name}", rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.check(points=2, timeout=30)
 def test_encoder_shapes_and_values(student, reference, rng):
-    """autoencoder.Encoder: parameter shapes, and r for given weights on (B, 64) inputs"""
-    w = weights(rng, [(32, 64), (32,), (8, 32), (8,)])
-    x = tensor(rng.random((10, 64)), "float32")
-    got, want = module_outputs(student, reference, "autoencoder.Encoder", (64, 8, 32),
-                               "W₁ (H, D), b₁ (H,), W₂ (L, H), b₂ (L,)", w, x, "Encoder(64, 8, hidden_dim=32)")
-    assert_close(got["output"], want["output"], name="Encoder(64, 8, hidden_dim=32)(x) with x of shape (10, 64)",
-                 rtol=1e-5, atol=1e-5)
+    """autoencoder.Encoder: parameter shapes, r and gradients for given weights on flat inputs and (C, H, W) images"""
+    for (d, latent, hidden), x_shape in (((64, 8, 32), (10, 64)), ((105, 6, 9), (4, 3, 5, 7)), ((16, 3, 5), (1, 1, 4, 4))):
+        w = weights(rng, [(hidden, d), (hidden,), (latent, hidden), (latent,)])
+        x = tensor(rng.random(x_shape), "float32")
+        g = tensor(rng.standard_normal((x_shape[0], latent)), "float32")
+        check_module(student, reference, "autoencoder.Encoder", (d, latent), {"hidden_dim": hidden},
+                     "W₁ (H, D), b₁ (H,), W₂ (L, H), b₂ (L,)", f"Encoder({d}, {latent}, hidden_dim={hidden})", w, x, g)
 
 
 @pytest.mark.check(points=2, timeout=30)
 def test_decoder_shapes_and_values(student, reference, rng):
-    """autoencoder.Decoder: parameter shapes, and x̂ for given weights"""
-    w = weights(rng, [(32, 8), (32,), (64, 32), (64,)])
-    r = tensor(rng.standard_normal((10, 8)), "float32")
-    got, want = module_outputs(student, reference, "autoencoder.Decoder", (8, 64, 32),
-                               "W₁ (H, L), b₁ (H,), W₂ (D, H), b₂ (D,)", w, r, "Decoder(8, 64, hidden_dim=32)")
-    assert_close(got["output"], want["output"], name="Decoder(8, 64, hidden_dim=32)(r) with r of shape (10, 8)",
-                 rtol=1e-5, atol=1e-5)
+    """autoencoder.Decoder: parameter shapes, x̂ (B, D) and gradients for given weights"""
+    for latent, d, hidden, batch in ((8, 64, 32, 10), (3, 105, 7, 1)):
+        w = weights(rng, [(hidden, latent), (hidden,), (d, hidden), (d,)])
+        r = tensor(rng.standard_normal((batch, latent)), "float32")
+        g = tensor(rng.standard_normal((batch, d)), "float32")
+        check_module(student, reference, "autoencoder.Decoder", (latent, d), {"hidden_dim": hidden},
+                     "W₁ (H, L), b₁ (H,), W₂ (D, H), b₂ (D,)", f"Decoder({latent}, {d}, hidden_dim={hidden})", w, r, g)
 
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bottlenecks_add_noise_values(student, reference, rng):
-    """bottlenecks.add_noise: x + σ·ε with ε from the given generator; x unchanged"""
-    x = tensor(rng.random((6, 64)), "float32")
-    got, want = (side.call("probe:autoencoder:add_noise_seeded", x, 0.3, 1234) for side in (student, reference))
-    assert_true(got["input_unchanged"], "add_noise modified its input x in place; return a new tensor instead "
-                                        "(x + noise, not x += noise or x.add_(noise))")
-    assert_close(got["noisy"], want["noisy"], name="add_noise(x, 0.3, generator seeded 1234) with x of shape (6, 64)",
-                 rtol=1e-5, atol=1e-6)
+    """bottlenecks.add_noise: x + σ·ε with ε from the given generator, in x's dtype; x unchanged"""
+    for shape, dtype, sigma, seed in (((6, 64), "float32", 0.3, 1234), ((3, 1, 5, 5), "float64", 1.5, 7)):
+        x = tensor(rng.random(shape), dtype)
+        got, want = (side.call("probe:autoencoder:add_noise_seeded", x, sigma, seed) for side in (student, reference))
+        assert_true(got["input_unchanged"], "add_noise modified its input x in place; return a new tensor instead "
+                                            "(x + noise, not x += noise or x.add_(noise))")
+        assert_close(got["noisy"], want["noisy"], name=f"add_noise(x, {sigma}, generator seeded {seed}) with x of "
+                     f"shape {shape} {dtype} (draw ε with the exact torch.randn call of the docstring)",
+                     rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bottlenecks_denoising_loss_values_and_gradients(student, reference, rng):
-    """bottlenecks.denoising_loss: d(x, model(x̃)) — corrupted input, clean target"""
-    w, b = weights(rng, [(64, 64), (64,)], scale=0.1)
-    x = tensor(rng.random((8, 64)), "float32")
-    args = (w, b, x, 0.5, 99)
-    got, want = (side.call("probe:autoencoder:denoising_with_linear_model", *args) for side in (student, reference))
-    assert_true(got["model_calls"] == 1, f"denoising_loss should call the model once, on the corrupted input; "
-                                         f"it called it {got['model_calls']} times")
-    assert_true(not got["model_saw_clean_x"], "denoising_loss gave the model the clean x: give it the corrupted "
-                                              "copy x̃ = add_noise(x, noise_std, generator) instead")
-    wrong_target = got["noisy_target_loss"] is not None and close(got["loss"], got["noisy_target_loss"]) \
-        and not close(got["loss"], want["loss"])
-    assert_true(not wrong_target, "denoising_loss compares the reconstruction with the corrupted x̃; the target "
-                                  "must be the clean x — that is what makes copying the input useless")
-    name = "denoising_loss(linear model, x (8, 64), noise_std=0.5, generator seeded 99)"
-    assert_close(got["loss"], want["loss"], name=name, rtol=1e-4, atol=1e-5)
-    assert_true(got["grad_weight"] is not None, f"{name}: no gradient reached the model's weights")
-    assert_close(got["grad_weight"], want["grad_weight"], name=f"the gradient of {name} w.r.t. the model's weight",
-                 rtol=1e-4, atol=1e-5)
+    """bottlenecks.denoising_loss: d(x, model(x̃)) — corrupted input, clean target; flat inputs and float64 images"""
+    for shape, dtype, sigma, seed in (((8, 64), "float32", 0.5, 99), ((3, 2, 3, 3), "float64", 0.2, 5)):
+        d = int(np.prod(shape[1:]))
+        w, b = weights(rng, [(d, d), (d,)], scale=0.1, dtype=dtype)
+        x = tensor(rng.random(shape), dtype)
+        got, want = (side.call("probe:autoencoder:denoising_with_linear_model", w, b, x, sigma, seed)
+                     for side in (student, reference))
+        assert_true(got["model_calls"] == 1, f"denoising_loss should call the model once, on the corrupted input; "
+                                             f"it called it {got['model_calls']} times")
+        assert_true(not got["model_saw_clean_x"], "denoising_loss gave the model the clean x: give it the corrupted "
+                                                  "copy x̃ = add_noise(x, noise_std, generator) instead")
+        wrong_target = got["noisy_target_loss"] is not None and close(got["loss"], got["noisy_target_loss"]) \
+            and not close(got["loss"], want["loss"])
+        assert_true(not wrong_target, "denoising_loss compares the reconstruction with the corrupted x̃; the target "
+                                      "must be the clean x — that is what makes copying the input useless")
+        name = f"denoising_loss(linear model, x {shape} {dtype}, noise_std={sigma}, generator seeded {seed})"
+        tol = dict(rtol=1e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-9, atol=1e-12)
+        assert_close(got["loss"], want["loss"], name=name, **tol)
+        assert_true(got["grad_weight"] is not None, f"{name}: no gradient reached the model's weights")
+        assert_close(got["grad_weight"], want["grad_weight"], name=f"the gradient of {name} w.r.t. the model's weight",
+                     **tol)
 
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bottlenecks_top_k_values(student, reference, rng):
-    """bottlenecks.top_k: keeps the k entries of largest |r| in each row, zeros the rest"""
-    r = tensor(rng.standard_normal((8, 32)), "float32")
-    got, want = (side.call("bottlenecks.top_k", r, 5) for side in (student, reference))
-    assert_close(got, want, name="top_k(r, 5) with r of shape (8, 32), negative entries included", rtol=0, atol=0)
+    """bottlenecks.top_k: keeps the k entries of largest |r| along the last dimension of each row, zeros the rest"""
+    for shape, k, dtype in (((8, 32), 5, "float32"), ((3, 5, 12), 2, "float64"), ((1, 7), 7, "float32"),
+                            ((4, 9), 1, "float32")):
+        r = tensor(rng.standard_normal(shape), dtype)
+        got, want = (side.call("bottlenecks.top_k", r, k) for side in (student, reference))
+        assert_close(got, want, name=f"top_k(r, {k}) with r of shape {shape} {dtype}, negative entries included",
+                     rtol=0, atol=0)
 
 
 @pytest.mark.check(points=2, timeout=30)
@@ -115,15 +133,15 @@ def test_bottlenecks_top_k_gradients(student, reference, rng):
                  atol=1e-7)
 
 
-@pytest.mark.check(points=1, timeout=30)
+@pytest.mark.check(points=2, timeout=30)
 def test_bottlenecks_linear_decoder_shapes_and_values(student, reference, rng):
-    """bottlenecks.LinearDecoder: one affine map W r + b, for given weights"""
-    w = weights(rng, [(64, 8), (64,)])
-    r = tensor(rng.standard_normal((10, 8)), "float32")
-    got, want = module_outputs(student, reference, "bottlenecks.LinearDecoder", (8, 64), "W (D, L), b (D,)", w, r,
-                               "LinearDecoder(8, 64)")
-    assert_close(got["output"], want["output"], name="LinearDecoder(8, 64)(r) with r of shape (10, 8)",
-                 rtol=1e-5, atol=1e-5)
+    """bottlenecks.LinearDecoder: one affine map W r + b, for given weights; gradients"""
+    for latent, d, batch in ((8, 64, 10), (3, 50, 1)):
+        w = weights(rng, [(d, latent), (d,)])
+        r = tensor(3 * rng.standard_normal((batch, latent)), "float32")
+        g = tensor(rng.standard_normal((batch, d)), "float32")
+        check_module(student, reference, "bottlenecks.LinearDecoder", (latent, d), {}, "W (D, L), b (D,)",
+                     f"LinearDecoder({latent}, {d})", w, r, g)
 
 
 @pytest.mark.check(points=2, timeout=30)
@@ -155,7 +173,7 @@ def test_few_shot_linear_probe_logits(student, reference, rng):
 
 @pytest.mark.check(points=3, timeout=60)
 def test_few_shot_fit_linear_probe_keeps_encoder_frozen(student, rng):
-    """few_shot recipe: fitting the probe changes the head and nothing in the encoder (parameters, buffers)"""
+    """few_shot.fit_linear_probe: fitting a LinearProbe changes the head and nothing in the encoder (parameters, buffers)"""
     x = tensor(rng.random((30, 64)), "float32")
     y = tensor(np.repeat(np.arange(3), 10), "int64")
     got = student.call("probe:autoencoder:recipe_keeps_encoder_frozen", 12, 16, x, y, 20)
@@ -170,7 +188,7 @@ def test_few_shot_fit_linear_probe_keeps_encoder_frozen(student, rng):
 
 @pytest.mark.check(points=2, timeout=60)
 def test_few_shot_fit_linear_probe_accuracy(student, reference):
-    """few_shot recipe: 10 digits per class on raw pixels reach at least the reference − 0.05 accuracy"""
+    """few_shot.fit_linear_probe: 10 digits per class on raw pixels reach at least the reference − 0.05 accuracy"""
     got, want = (side.call("probe:autoencoder:digits_accuracy", 10, 0) for side in (student, reference))
     bound = want["accuracy"] - 0.05
     assert_true(got["accuracy"] >= bound,
@@ -178,3 +196,17 @@ def test_few_shot_fit_linear_probe_accuracy(student, reference):
                 f"reached accuracy {got['accuracy']:.3f} on the other digits; the reference reaches "
                 f"{want['accuracy']:.3f}, and at least {bound:.3f} is expected (Adam, cross-entropy on logits, "
                 "all `steps` steps at learning rate `lr`)")
+
+
+@pytest.mark.check(points=2, timeout=60)
+def test_few_shot_fit_linear_probe_loss_curve(student, reference, rng):
+    """few_shot.fit_linear_probe: full-batch Adam on the cross-entropy with the given steps and lr; loss curve and final head"""
+    w, b = weights(rng, [(5, 64), (5,)], scale=0.1)
+    x = tensor(rng.random((25, 64)), "float32")
+    y = tensor(np.repeat(np.arange(5), 5), "int64")
+    got, want = (side.call("probe:autoencoder:fit_curve", w, b, x, y, 15, 0.05) for side in (student, reference))
+    name = "fit_linear_probe(probe, x (25, 64), y, steps=15, lr=0.05)"
+    assert_close(got["curve"], want["curve"], name=f"the loss curve of {name} (the cross-entropy before each step)",
+                 rtol=1e-4, atol=1e-5)
+    assert_close(got["weight"], want["weight"], name=f"the head's weight after {name}", rtol=1e-4, atol=1e-5)
+    assert_close(got["bias"], want["bias"], name=f"the head's bias after {name}", rtol=1e-4, atol=1e-5)
