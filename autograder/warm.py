@@ -1,0 +1,635 @@
+"""The warm runner: a *zygote* process with the heavy imports done, forking one fresh worker per start.
+
+A cold worker (``worker.py``) pays for ``import torch`` (1.5–3 s on a 2-core CPU) and, for the text sections,
+``transformers``' model code (another 3–4 s) every time it starts: at every ``check()`` from a notebook, every
+submission graded, and every restart after a crash or a timeout. The zygote pays once:
+
+- It is started **exactly as a worker is** — the same sandbox command (namespaces, hidden paths), the same
+  environment, the same resource limits, ``python -I`` — but runs this file instead of ``worker.py``. It
+  imports torch and numpy, says it is ready, and then, while idle, imports the rest of :data:`PREIMPORT`
+  (transformers' GPT-2 and BERT code, scikit-learn, ...). It never imports the student's package and never runs
+  a tensor operation, so torch's thread pools are not started when it forks (the child sets its own threads).
+- Each :class:`Worker <autograder.client.Worker>` start asks it to ``fork()``. The child gets a channel of its
+  own (a socket the client created), becomes its own session (so it and everything it starts die together),
+  and runs ``worker.main`` — the same code a cold worker runs — which imports the student's code *as it is on
+  disk now*: a changed module is picked up at the next start. Student code therefore still runs in a fresh
+  process per worker start, in the sandbox, and everything it sends is plain data the grader checks.
+- The client learns the child's real process id from the kernel (``SO_PASSCRED`` on the child's first message,
+  sent by trusted code before any student code is imported), so it kills the child's process group itself;
+  the zygote only reports exit codes (it is the child's parent).
+
+One zygote serves every worker start in this process whose sandbox command, environment and limits are the same
+(:func:`spawn` keys on them). A notebook's ``check()`` calls therefore all share one; ``grade`` shares one
+between the submission's worker restarts, and between several ``grade()`` calls in one process when nothing
+in the sandbox differs (e.g. the same ``--out`` folder). Student code runs as the zygote's child, as the same
+user, so a hostile submission could disturb (kill, or with ptrace rights tamper with) the zygote that later
+submissions of *the same process* fork from: ``grade-all`` grades every submission in its own process, so no
+zygote is ever shared between students there. If the zygote dies, the next start makes a new one; if it cannot
+start at all, workers start cold as before. ``AUTOGRADER_WARM=0`` turns the zygote off.
+
+This file has two halves: the client (imported as ``autograder.warm``) and the zygote (run as a script,
+``python -I warm.py``, stdlib-only until it imports torch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+STARTUP_SECONDS = 120.0  # importing torch on a cold, busy machine
+# Imported by the zygote while it waits, most needed first; each is tried once, failures are ignored (a child
+# then imports it itself, cold). Nothing here may start a thread pool or run a tensor operation.
+PREIMPORT = ["torch.nn.functional", "transformers", "transformers.models.gpt2.modeling_gpt2",
+             "transformers.models.bert.modeling_bert", "transformers.models.auto.modeling_auto",
+             "transformers.models.auto.tokenization_auto", "tqdm.auto", "scipy.stats", "sklearn.linear_model"]
+MAX_ZYGOTES = 3          # per process; the least recently used is closed beyond this
+_CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def enabled() -> bool:
+    return os.environ.get("AUTOGRADER_WARM", "1") != "0" and sys.platform.startswith("linux")
+
+
+# ================================================================================================ zygote side
+def _send(sock: socket.socket, message: dict, fds=()) -> None:
+    socket.send_fds(sock, [json.dumps(message).encode()], list(fds))
+
+
+def _receive(sock: socket.socket, maxfds: int = 0):
+    data, fds, _, _ = socket.recv_fds(sock, 1 << 16, maxfds)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        raise EOFError("the other side closed the channel")
+    return json.loads(data), fds
+
+
+def _load_worker(path: str):
+    spec = importlib.util.spec_from_file_location("_autograder_worker", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _child(control: socket.socket, fds: list[int], request: dict, worker) -> None:
+    """In the forked child: become a worker on the channel ``fds[0]`` (stderr to ``fds[1]``), with the
+    request's arguments and environment. Never returns."""
+    code = 0
+    try:
+        os.setsid()  # its own process group: the client kills it and all it starts, and nothing else
+        control.close()  # student code must never reach the zygote's control channel
+        channel, log = fds
+        os.dup2(channel, 0)
+        os.dup2(channel, 1)
+        os.dup2(log, 2)
+        os.close(channel)
+        os.close(log)
+        os.environ.clear()  # this worker's own environment (its TMPDIR, HOME), not the zygote's first one
+        os.environ.update({str(k): str(v) for k, v in request.get("env", {}).items()})
+        sys.argv = [worker.__file__, *(str(a) for a in request.get("args", []))]
+        worker.main()  # exactly what a cold worker runs: private channel copies, sys.path, chdir, serve
+    except BaseException:  # noqa: BLE001 — report, then exit; never fall back into the zygote's loop
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(code)
+
+
+def _exit_code(status: int) -> int:
+    return os.waitstatus_to_exitcode(status)  # negative: killed by that signal, as Popen.returncode
+
+
+def _own_pid_namespace(host: str) -> bool:
+    """Whether this zygote has a PID namespace of its own (the sandbox's), where killing every other process
+    it can signal hits only what its children left behind."""
+    try:
+        return bool(host) and os.readlink("/proc/self/ns/pid") != host and os.getpid() != 1
+    except OSError:
+        return False
+
+
+def zygote_main(worker_path: str) -> None:
+    # The control channel arrives as stdin (a socket); keep a private copy, and make fds 0/1 harmless so that
+    # nothing an import prints can corrupt it.
+    control = socket.socket(fileno=os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    os.close(devnull)
+    import numpy  # noqa: F401 — what every worker needs before it can answer
+    import torch  # noqa: F401
+
+    worker = _load_worker(worker_path)
+    try:  # orphans of our children (a student's daemon) are reparented to us, so that we reap them
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+    _send(control, {"ready": True, "threads": len(os.listdir("/proc/self/task"))})
+    pending = list(PREIMPORT)
+    exited: dict[int, int] = {}
+    children: set[int] = set()
+    sweep = False
+
+    def reap(block_for: float = 0.0, pid: int | None = None, everything: bool = False) -> None:
+        """Collect exit codes (of our children; orphans handed to us as subreaper are only reaped), waiting up
+        to ``block_for`` seconds for ``pid`` to exit, or, with ``everything``, for no process to be left."""
+        deadline = time.monotonic() + block_for
+        while True:
+            try:
+                got, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if got:
+                if got in children:
+                    exited[got] = _exit_code(status)
+                    children.discard(got)
+                continue
+            if (not everything and (pid is None or pid in exited)) or time.monotonic() >= deadline:
+                return
+            time.sleep(0.005)
+
+    while True:
+        ready, _, _ = select.select([control], [], [], 0 if pending else None)
+        if not ready:
+            name = pending.pop(0)
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 — optional: a child imports it itself if it needs it
+                pass
+            continue
+        try:
+            request, fds = _receive(control, maxfds=2)
+        except (EOFError, OSError, ValueError):
+            break  # the client is gone: so are we, and so are our children
+        reap()
+        if request.get("op") == "fork" and len(fds) == 2:
+            try:
+                pid = os.fork()
+            except OSError as exc:  # e.g. the process limit, reached by what an earlier child left running
+                for fd in fds:
+                    os.close(fd)
+                _send(control, {"error": f"fork failed: {exc}"})
+                continue
+            if pid == 0:
+                _child(control, fds, request, worker)
+            for fd in fds:
+                os.close(fd)
+            children.add(pid)
+            sweep = _own_pid_namespace(str(request.get("host_pidns", "")))
+            _send(control, {"pid": pid})
+        elif request.get("op") == "status":
+            _send(control, {"pending": len(pending), "children": len(children)})
+        elif request.get("op") == "kill":  # a child that never spoke: the client does not know its real pid
+            pid = int(request.get("pid", 0))
+            if pid in children:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            _send(control, {"pid": pid})
+        elif request.get("op") == "wait":
+            pid = int(request.get("pid", 0))
+            reap(float(request.get("timeout", 0.0)), pid)
+            code = exited.pop(pid, None)
+            if code is not None and not children and sweep:
+                # As a cold worker's PID namespace dies whole: whatever the finished child left behind (daemons,
+                # double forks in sessions of their own) dies now, before the next child starts.
+                try:
+                    os.kill(-1, signal.SIGKILL)  # every process here but this one and the namespace's first
+                except OSError:
+                    pass
+                reap(1.0, everything=True)
+            _send(control, {"pid": pid, "code": code})
+        else:
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"error": f"unknown request {request.get('op')!r}"})
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+# ================================================================================================ client side
+class ZygoteError(RuntimeError):
+    """The zygote could not start or answer: the caller starts a cold worker instead."""
+
+
+class Zygote:
+    """One running zygote and its control channel (requests are answered in order; a lock keeps them so)."""
+
+    def __init__(self, argv: list[str], env: dict, cwd: Path, preexec_fn=None):
+        self.lock = threading.Lock()
+        self.log = tempfile.TemporaryFile()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=theirs, stdout=theirs, stderr=self.log, cwd=cwd, env=env,
+                                         start_new_session=True, preexec_fn=preexec_fn)
+        finally:
+            theirs.close()
+        self.control = ours
+        self.started = time.monotonic()
+        try:
+            reply = self._ask(None, STARTUP_SECONDS)
+        except ZygoteError:
+            self.close()
+            raise
+        if not reply.get("ready"):
+            self.close()
+            raise ZygoteError(f"the zygote did not start: {reply}")
+        self.threads = int(reply.get("threads", 0))
+
+    def _ask(self, request: dict | None, timeout: float, fds=()) -> dict:
+        if request is not None:
+            try:
+                _send(self.control, request, fds)
+            except OSError as exc:
+                raise ZygoteError(f"the zygote is gone ({exc})") from None
+        ready, _, _ = select.select([self.control], [], [], timeout)
+        if not ready:
+            raise ZygoteError(f"the zygote did not answer within {timeout:g} s")
+        try:
+            reply, extra = _receive(self.control)
+        except (EOFError, OSError, ValueError) as exc:
+            raise ZygoteError(f"the zygote is gone ({exc}): {self.stderr()[-2000:]}") from None
+        return reply
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def fork(self, args: list[str], env: dict, log, timeout: float = STARTUP_SECONDS) -> "WarmChild":
+        """A new worker process: ``worker.py ARGS`` with ``env`` forked from the zygote, its stderr into ``log``."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # the kernel tells us who writes
+            with self.lock:
+                reply = self._ask({"op": "fork", "args": args, "env": env, "host_pidns": _pid_namespace()}, 30.0,
+                                  fds=[theirs.fileno(), log.fileno()])
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        if "pid" not in reply:
+            ours.close()
+            raise ZygoteError(f"the zygote could not fork: {reply}")
+        return WarmChild(self, ours, int(reply["pid"]), timeout)
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        with self.lock:
+            return self._ask({"op": "wait", "pid": pid, "timeout": timeout}, timeout + 30.0).get("code")
+
+    def kill(self, pid: int) -> None:
+        with self.lock:
+            self._ask({"op": "kill", "pid": pid}, 30.0)
+
+    def settle(self, timeout: float = STARTUP_SECONDS) -> bool:
+        """Wait until the zygote has done all its idle imports (a request during one waits for it to end)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self._ask({"op": "status"}, max(1.0, deadline - time.monotonic())).get("pending", 0) == 0:
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        """Kill the zygote (its process group); its children die when it sees the channel close, or with it."""
+        try:
+            self.control.close()
+        except OSError:
+            pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.proc.wait()
+            self.proc = None
+        self.log.close()
+
+
+class WarmChild:
+    """A forked worker, shaped like the ``subprocess.Popen`` that ``client.Worker`` uses: ``pid`` (its real
+    process id, also its process group), ``stdin``, ``stdout`` and ``wait()``."""
+
+    def __init__(self, zygote: Zygote, channel: socket.socket, zygote_pid: int, timeout: float):
+        self.zygote, self.channel, self.zygote_pid = zygote, channel, zygote_pid
+        self.returncode: int | None = None
+        try:
+            self.pid = self._peer_pid(timeout)
+        except BaseException:
+            self._abandon()
+            raise
+        self.stdin = os.fdopen(os.dup(channel.fileno()), "wb")
+        self.stdout = os.fdopen(os.dup(channel.fileno()), "rb", buffering=0)
+        channel.close()
+
+    def _peer_pid(self, timeout: float) -> int:
+        """The process id (in our namespace) of whoever wrote the first byte: the child's trusted start-up code."""
+        ready, _, _ = select.select([self.channel], [], [], timeout)
+        if not ready:
+            raise ZygoteError(f"the forked worker did not start within {timeout:g} s")
+        data, ancillary, _, _ = self.channel.recvmsg(1, socket.CMSG_SPACE(_CREDS.size), socket.MSG_PEEK)
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                pid = _CREDS.unpack(payload[:_CREDS.size])[0]
+                if pid > 0 and data:
+                    return pid
+        raise ZygoteError("the forked worker died before it started: " + self.zygote.stderr()[-2000:])
+
+    def _abandon(self) -> None:
+        self.channel.close()
+        self.pid = None
+        self.wait()
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Its exit code as ``Popen.returncode`` (negative: killed by that signal), from the zygote, its parent.
+        A child that closed its channel but lingers is killed first."""
+        if self.returncode is not None:
+            return self.returncode
+        code = None
+        try:
+            code = self.zygote.wait(self.zygote_pid, 5.0)
+            if code is None:
+                self.kill()
+                code = self.zygote.wait(self.zygote_pid, 10.0)
+        except ZygoteError:
+            pass
+        self.returncode = code if code is not None else -signal.SIGKILL
+        return self.returncode
+
+    def kill(self) -> None:
+        if getattr(self, "pid", None):
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        else:
+            self.zygote.kill(self.zygote_pid)
+
+
+_ZYGOTES: dict[tuple, Zygote] = {}
+_FAILED: set[tuple] = set()
+_LOCK = threading.Lock()
+
+
+_PER_WORKER_ENV = ("TMPDIR", "HOME")  # a worker's own scratch folder: handed to each child, not in the key
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def zygote_command(argv: list[str]) -> tuple[list[str], list[str]] | None:
+    """Split a worker's command ``[... python -I WORKER.py ARGS]`` into the zygote's command — the same, with
+    ``-c <this file's source> WORKER.py`` in place of the worker (so it needs nothing the worker's sandbox does
+    not already hold) — and the worker's own ``ARGS``, sent with each fork. None when ``argv`` is not
+    recognisably a worker's command."""
+    for i in range(len(argv) - 1, 0, -1):
+        if Path(argv[i]).name == "worker.py" and argv[i - 1] == "-I":
+            return argv[:i] + ["-c", _SOURCE, argv[i]], argv[i + 1:]
+    return None
+
+
+def _config(limits) -> str:
+    """What else a worker start depends on: the sandbox's settings (its resource limits), not its bookkeeping."""
+    owner = getattr(limits, "__self__", None)
+    if owner is None or not dataclasses.is_dataclass(owner):
+        return repr(limits)
+    # The list of paths to hide decides nothing a process can see here: the command (its mounts) or the files'
+    # permissions do, and the command is part of the key already.
+    return repr({f.name: getattr(owner, f.name) for f in dataclasses.fields(owner) if f.name != "hide"})
+
+
+def spawn(argv: list[str], *, env: dict, cwd: Path, log, limits=None) -> WarmChild | None:
+    """Start the worker ``argv`` as ``Worker._spawn`` would (``env``, ``cwd``, ``preexec_fn=limits``, stderr to
+    ``log``) by forking it from a zygote started with the same command, environment and limits. None when the
+    zygote is off or cannot be used: the caller then starts the worker cold."""
+    if not enabled():
+        return None
+    split = zygote_command(argv)
+    if split is None:
+        return None
+    command, args = split
+    key = (tuple(command), tuple(sorted((k, v) for k, v in env.items() if k not in _PER_WORKER_ENV)),
+           str(Path(cwd).resolve()) if any(str(cwd) in a for a in command) else "", _config(limits))
+    with _LOCK:
+        if key in _FAILED:
+            return None
+        zygote = _ZYGOTES.pop(key, None)
+        if zygote is not None and not zygote.alive():
+            zygote.close()
+            zygote = None
+        for attempt in range(2):  # a zygote that died since its last fork is replaced once
+            fresh = zygote is None
+            try:
+                if fresh:
+                    zygote = Zygote(command, env, cwd, limits)
+                child = zygote.fork(args, env, log)
+                break
+            except ZygoteError:
+                if zygote is not None:
+                    zygote.close()
+                zygote = None
+                if fresh:  # a new zygote that cannot start or fork: start this configuration's workers cold
+                    _FAILED.add(key)
+                    return None
+        _ZYGOTES[key] = zygote  # most recently used last
+        while len(_ZYGOTES) > MAX_ZYGOTES:
+            _ZYGOTES.pop(next(iter(_ZYGOTES))).close()
+    return child
+
+
+# ============================================================================ a notebook's check() calls
+def check_report(code: Path, pattern: str | None, sandbox=None) -> tuple[str, bool]:
+    """The public checks matching ``pattern`` on the code in ``code``: the table ``python -m autograder check``
+    prints, and whether every check passed. ``sandbox`` (one kept across calls) lets every call fork from the
+    same zygote; as root, each new sandbox has a uid of its own."""
+    from .client import Worker
+    from .grading import run_checks, table
+    from .oracle import SnapshotReference
+    from .paths import PUBLIC_REFERENCES
+
+    with Worker(Path(code), sandbox) as student:
+        results, errors = run_checks(student, SnapshotReference(PUBLIC_REFERENCES), ("public",), pattern)
+    lines = errors + [table(results)] + ([f"no public check matches {pattern!r}"] if not results else [])
+    return "\n".join(lines), bool(results) and all(r.passed for r in results) and not errors
+
+
+def serve_checks() -> None:
+    """The check server (trusted: it runs the checks, never student code): one JSON request per line on stdin,
+    ``{"code": folder, "k": pattern}``, one reply per line, ``{"output": table, "ok": bool}``. Its first act is to
+    start the zygote for the first request's folder, while pytest and the checks' modules are imported."""
+    channel_in, channel_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # whatever pytest or a check prints cannot corrupt the replies
+    from .client import Worker
+    from .sandbox import Sandbox
+
+    sandbox = Sandbox()
+    first = channel_in.readline()
+    if not first:
+        return
+
+    def prestart():
+        worker = Worker(Path(json.loads(first)["code"]), sandbox)
+        try:
+            worker._start()
+        except Exception:  # noqa: BLE001 — the request itself will say what is wrong
+            pass
+        finally:
+            worker.close()
+
+    starting = threading.Thread(target=prestart, daemon=True)
+    starting.start()
+    from . import grading  # noqa: F401 — pytest and the checks' imports, while the zygote imports torch
+
+    starting.join()
+    line = first
+    while line:
+        request = json.loads(line)
+        if request.get("settle"):
+            channel_out.write(json.dumps({"output": "", "ok": settle()}).encode() + b"\n")
+            channel_out.flush()
+            line = channel_in.readline()
+            continue
+        try:
+            output, ok = check_report(Path(request["code"]), request.get("k"), sandbox)
+        except Exception as exc:  # noqa: BLE001 — reported to the notebook, which falls back to a cold run
+            output, ok = f"the check runner failed: {type(exc).__name__}: {exc}", None
+        channel_out.write(json.dumps({"output": output, "ok": ok}).encode() + b"\n")
+        channel_out.flush()
+        line = channel_in.readline()
+
+
+class CheckServer:
+    """A notebook's connection to its check server (started at its first ``check()``, with ``env``)."""
+
+    def __init__(self, env: dict, cwd: Path):
+        self.env = dict(env)
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([sys.executable, "-c", "from autograder.warm import serve_checks; serve_checks()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=cwd,
+                                     env=self.env)
+
+    def run(self, code: Path, pattern: str | None) -> tuple[str, bool]:
+        try:
+            self.proc.stdin.write(json.dumps({"code": str(code), "k": pattern}).encode() + b"\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except BaseException:  # an interrupted check leaves the server mid-request: never reuse it
+            self.close()
+            raise
+        reply = json.loads(line) if line else {}
+        if reply.get("ok") is None:
+            self.close()
+            self.log.seek(0)
+            raise ZygoteError(reply.get("output") or "the check runner stopped: "
+                              + self.log.read().decode(errors="replace")[-2000:])
+        return reply["output"], bool(reply["ok"])
+
+    def settle(self) -> bool:
+        self.proc.stdin.write(b'{"settle": true}\n')
+        self.proc.stdin.flush()
+        return bool(json.loads(self.proc.stdout.readline() or b"{}").get("ok"))
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()  # its zygote sees its control channel close and exits with its children
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                stream.close()
+            self.proc = None
+
+
+_SERVER: CheckServer | None = None
+
+
+def run_check(code: Path, pattern: str | None, env: dict, cwd: Path) -> tuple[str, bool]:
+    """Run the public checks for a notebook through its check server, started (or restarted, when ``env`` has
+    changed or it stopped) as needed. Raises :class:`ZygoteError` when it fails: the caller runs them cold."""
+    global _SERVER
+    if _SERVER is not None and (_SERVER.proc is None or _SERVER.proc.poll() is not None or _SERVER.env != env):
+        _SERVER.close()
+        _SERVER = None
+    if _SERVER is None:
+        _SERVER = CheckServer(env, cwd)
+    try:
+        return _SERVER.run(code, pattern)
+    except ZygoteError:
+        _SERVER = None
+        raise
+
+
+def settle(timeout: float = STARTUP_SECONDS) -> bool:
+    """Wait until every zygote of this process — and of this notebook's check server — has finished its idle
+    imports: what benchmarks and tests of the steady state wait for."""
+    with _LOCK:
+        zygotes = list(_ZYGOTES.values())
+    done = all(z.settle(timeout) for z in zygotes if z.alive())
+    if _SERVER is not None and _SERVER.proc is not None:
+        done = _SERVER.settle() and done
+    return done
+
+
+def shutdown() -> None:
+    """Close every zygote of this process (also done at exit)."""
+    global _SERVER
+    if _SERVER is not None:
+        _SERVER.close()
+        _SERVER = None
+    with _LOCK:
+        while _ZYGOTES:
+            _ZYGOTES.popitem()[1].close()
+
+
+import atexit  # noqa: E402
+
+atexit.register(shutdown)
+try:
+    _SOURCE = Path(__file__).read_text()
+except NameError:  # running as the zygote (`-c`): there is no file, and the zygote needs no copy of itself
+    _SOURCE = ""
+
+
+if __name__ == "__main__":  # the zygote: `python -I -c <this source> WORKER.py`
+    zygote_main(sys.argv[1])
