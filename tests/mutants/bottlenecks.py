@@ -21,10 +21,6 @@ MUTANTS = {
         "add_noise", {B: (NOISY, "    return x + noise_std**2 * eps\n")}, catches=("add_noise",)),
     "noise added in place": Mutant(
         "add_noise", {B: (NOISY, "    return x.add_(noise_std * eps)\n")}, catches=("add_noise",)),
-    "uniform noise": Mutant(
-        "add_noise", {B: (EPS, EPS.replace("torch.randn(", "torch.rand("))}, catches=("add_noise",)),
-    "noise drawn in float32 whatever the input": Mutant(
-        "add_noise", {B: (EPS, "eps = torch.randn(x.shape, generator=generator, device=x.device)")}, catches=("add_noise",)),
     "one noise image shared by the batch": Mutant(
         "add_noise", {B: (EPS, "eps = torch.randn(x.shape[1:], generator=generator, dtype=x.dtype, device=x.device)")},
         catches=("add_noise",)),
@@ -36,11 +32,6 @@ MUTANTS = {
     "target corrupted by a second draw": Mutant(
         "denoising_loss", {B: (DENOISE, "    return reconstruction_loss(add_noise(x, noise_std, generator), model(x_noisy))\n")},
         catches=("denoising_loss",)),
-    "sum over the batch": Mutant(
-        "denoising_loss", {B: (DENOISE, "    return reconstruction_loss(x, model(x_noisy), reduction='none').sum()\n")},
-        catches=("denoising_loss",)),
-    "mean squared error per feature": Mutant(
-        "denoising_loss", {B: (DENOISE, "    return torch.nn.functional.mse_loss(model(x_noisy), x)\n")}, catches=("denoising_loss",)),
     "loss without a gradient": Mutant(
         "denoising_loss", {B: (DENOISE, "    return reconstruction_loss(x, model(x_noisy)).detach()\n")}, catches=("denoising_loss",)),
     # -- top_k ------------------------------------------------------------------------------------------------
@@ -48,19 +39,12 @@ MUTANTS = {
         "top_k", {B: (KEEP, KEEP.replace("r.abs()", "r"))}, catches=("top_k",)),
     "top-k with a straight-through gradient": Mutant(
         "top_k", {B: (TOPK_OUT, "    return r + (r * mask - r).detach()\n")}, catches=("top_k",)),
-    "top-k that detaches its output": Mutant(
-        "top_k", {B: (TOPK_OUT, "    return (r * mask).detach()\n")}, catches=("top_k",)),
     "top-k along dimension 1": Mutant(
         "top_k", {B: (f"{KEEP}\n    {SCATTER}", f"{KEEP.replace('dim=-1', 'dim=1')}\n    {SCATTER.replace('scatter(-1', 'scatter(1')}")},
         catches=("top_k",)),
     "top-k that keeps k − 1 (strict threshold)": Mutant(
         "top_k", {B: (f"{KEEP}\n    {SCATTER}",
                       "kth = r.abs().topk(k, dim=-1).values[..., -1:]\n    mask = (r.abs() > kth).to(r.dtype)")},
-        catches=("top_k",)),
-    "one threshold for the whole batch": Mutant(
-        "top_k", {B: (f"{KEEP}\n    {SCATTER}",
-                      "kth = r.abs().flatten().topk(k * (r.numel() // r.shape[-1])).values[-1]\n"
-                      "    mask = (r.abs() >= kth).to(r.dtype)")},
         catches=("top_k",)),
     "top-k through a threshold on |r|": Mutant(
         "top_k", {B: (f"{KEEP}\n    {SCATTER}",
@@ -86,7 +70,4 @@ MUTANTS = {
         "LinearDecoder.forward", {B: (LIN_FWD, "return self.linear(r).view(len(r), 1, 8, 8)")}, catches=("LinearDecoder",)),
     "linear decoder that clamps to [0, 1]": Mutant(
         "LinearDecoder.forward", {B: (LIN_FWD, "return self.linear(r).clamp(0, 1)")}, catches=("LinearDecoder",)),
-    "linear decoder through F.linear": Mutant(
-        "LinearDecoder.forward", {B: (LIN_FWD, "return torch.nn.functional.linear(r, self.linear.weight, self.linear.bias)")},
-        kind="harmless"),
 }

@@ -186,7 +186,7 @@ def decoder_inputs(rng, config, B: int, keep: int):
 @pytest.mark.check(points=3, timeout=60)
 def test_forward_decoder(student, reference, rng):
     """MaskedAutoencoder.forward_decoder: mask tokens appended, unshuffled, positions, decoder → (B, N, P)"""
-    for config, B, keep in ((CONFIG, 3, 4), (CONFIG, 1, 8), (COLOUR, 2, 3)):
+    for config, B, keep in ((CONFIG, 3, 4), (CONFIG, 1, 8), (CONFIG, 2, 1), (COLOUR, 2, 3)):
         latent, ids_restore, N = decoder_inputs(rng, config, B, keep)
         got = student.call("probe:mae:decoder", config, latent, ids_restore)
         want = reference.call("probe:mae:decoder", config, latent, ids_restore)

@@ -171,8 +171,9 @@ def check_replays(replays: list, name: str) -> None:
     first_, again, other, next_call = replays
     assert_equal(again, first_, name=f"{name} with a generator seeded alike (the global torch seed changed in "
                                      "between; draw every random number from `generator`)")
-    for what, out in (("for generators with different seeds", other), ("for two calls on the same generator", next_call)):
-        same = all(np.array_equal(out[k].values, first_[k].values) for k in ("inputs", "labels"))
+    for what, (a, b) in (("for generators with different seeds", (other, first_)),
+                         ("for two calls on the same generator", (next_call, other))):
+        same = all(np.array_equal(a[k].values, b[k].values) for k in ("inputs", "labels"))
         assert_true(not same, f"{name} gave the same masking {what}: draw fresh random numbers from `generator` "
                     "on every call (never a generator of your own)")
 
@@ -269,9 +270,12 @@ def span_transitions(chosen: np.ndarray, protected: np.ndarray) -> dict:
     pair = ordinary[:, :-1] & ordinary[:, 1:]
     prev, nxt = chosen[:, :-1], chosen[:, 1:]
     fresh = ordinary & np.concatenate([np.ones((len(chosen), 1), bool), protected[:, :-1]], axis=1)
+    # Across one special position: ordinary, special, ordinary, the first one a target.
+    across = ordinary[:, :-2] & protected[:, 1:-1] & ordinary[:, 2:] & chosen[:, :-2]
     return {"in_span": int((pair & prev).sum()), "goes_on": int((pair & prev & nxt).sum()),
             "outside": int((pair & ~prev).sum()), "starts": int((pair & ~prev & nxt).sum()),
-            "fresh": int(fresh.sum()), "fresh_chosen": int((fresh & chosen).sum())}
+            "fresh": int(fresh.sum()), "fresh_chosen": int((fresh & chosen).sum()),
+            "across": int(across.sum()), "across_chosen": int((across & chosen[:, 2:]).sum())}
 
 
 def check_spans(ids, out, protected, vocab: int, mask_rate: float, mean_span: float, where: str,
@@ -297,6 +301,9 @@ def check_spans(ids, out, protected, vocab: int, mask_rate: float, mean_span: fl
     within_binomial(c["fresh_chosen"], c["fresh"], mask_rate, f"{where}: spans at the first ordinary position of a row "
                     f"or right after a special one (a fresh start, probability mask_rate = {mask_rate}: a span never "
                     "runs on through a special token)")
+    within_binomial(c["across_chosen"], c["across"], mask_rate, f"{where}: targets right after a special token that "
+                    "follows a target (a special position ends the span: what comes after it starts afresh, with "
+                    f"probability mask_rate = {mask_rate}, whatever came before)")
     assert_true(rows == 1 or len({row.tobytes() for row in chosen[:100]}) > min(50, rows // 2),
                 f"{where}: the rows got (nearly) the same spans: every row needs its own random draws")
     return s
