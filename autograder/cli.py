@@ -1,20 +1,15 @@
-"""``python -m autograder COMMAND``: release, bundle, gradescope, check, grade, grade-all, examples."""
+"""``python -m autograder COMMAND``: release, bundle, gradescope, check, submit, grade, grade-all, merge, course,
+grades, examples."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
-import re
-import shutil
-import subprocess
+import signal
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .paths import PUBLIC_REFERENCES, REPO, SOLUTIONS, STARTER
+from .paths import ASSIGNMENTS, PUBLIC_REFERENCES, SOLUTIONS, STARTER
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -66,71 +61,88 @@ def cmd_check(args) -> int:
     return 0 if results and all(r.passed for r in results) and not errors else 1
 
 
-def cmd_grade(args) -> int:
-    from .grading import grade
+def _terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt  # so `with Worker(...)` blocks close their workers before this process exits
 
-    grade(Path(args.submission), Path(args.out), Path(args.reference_cache) if args.reference_cache else None,
-          select=args.k)
+
+def cmd_submit(args) -> int:
+    """Students: check your work and build the zip to hand in."""
+    from .handin import build, inspect
+
+    report = inspect(Path(args.code), Path(args.notebooks))
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    if report.errors:
+        print("nothing was written: fix the errors above, then run `python -m autograder submit` again")
+        return 1
+    out = build(report, Path(args.out))
+    print(f"wrote {out}: {len(report.files)} files ({out.stat().st_size >> 10} KiB) — upload this file")
     return 0
 
 
-def _student_id(path: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", path.name.removesuffix(".zip")) or "submission"
+def cmd_grade(args) -> int:
+    from .grading import grade
 
-
-def _grade_one(entry: Path, out: Path, cache: Path, timeout: float, select: str | None, scratch: Path) -> dict:
-    """Grade in a child process: whatever one submission does, the batch and its other results survive."""
-    command = [sys.executable, "-m", "autograder", "grade", str(entry), "--out", str(out),
-               "--reference-cache", str(cache)] + (["-k", select] if select else [])
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # a batch (or Gradescope) stopping us kills our workers
     try:
-        # Each student's code must see neither the other submissions, nor anyone's results, nor the private
-        # copies of the students graded at the same time: all of those live under the three hidden folders.
-        hide = os.pathsep.join(str(p.resolve()) for p in (entry.parent, out.parent, scratch))
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO,
-                              env={**os.environ, "AUTOGRADER_HIDE": hide, "TMPDIR": str(scratch)})
-        (out / "grader.log").write_text(done.stdout + done.stderr)
-        return json.loads((out / "results.json").read_text())
-    except (subprocess.TimeoutExpired, OSError, ValueError) as exc:
-        data = {"score": 0.0, "execution_time": 0.0, "tests": [],
-                "output": f"Grading failed for this submission ({type(exc).__name__}); the course staff will "
-                          "look at it by hand."}
-        (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
-        return data
+        grade(Path(args.submission), Path(args.out), Path(args.reference_cache) if args.reference_cache else None,
+              select=args.k, quiet=args.quiet, progress=Path(args.progress) if args.progress else None)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    return 0
 
 
 def cmd_grade_all(args) -> int:
-    folder, out = Path(args.folder), Path(args.out)
-    entries = sorted(p for p in folder.iterdir() if p.is_dir() or p.suffix == ".zip")
-    out.mkdir(parents=True, exist_ok=True)
-    cache = out / ".reference-cache"
-    ids = [_student_id(p) for p in entries]
-    if len(set(ids)) != len(ids):
-        print("two submissions map to the same name; rename them", file=sys.stderr)
-        return 2
-    scratch = Path(tempfile.mkdtemp(prefix="autograder-batch-"))  # every student's private copy goes in here
-    grade_one = lambda e: _grade_one(e, out / _student_id(e), cache, args.timeout, args.k, scratch)  # noqa: E731
+    from .batch import Batch, parse_gpus, parse_shard
+
     try:
-        # The reference values are the same for everyone: compute them once before going parallel.
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            first = [grade_one(entries[0])] if entries else []
-            rest = list(pool.map(grade_one, entries[1:]))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    results = dict(zip(ids, first + rest))
-    names = sorted({t["name"] for r in results.values() for t in r.get("tests", [])},
-                   key=lambda n: next(i for r in results.values() for i, t in enumerate(r.get("tests", []))
-                                      if t["name"] == n))
-    with open(out / "grades.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "score", "max_score", *names])
-        for sid, r in results.items():
-            by_name = {t["name"]: t["score"] for t in r.get("tests", [])}
-            most = sum(t["max_score"] for t in r.get("tests", []))
-            writer.writerow([sid, r["score"], most, *(by_name.get(n, 0.0) for n in names)])
-    for sid, r in results.items():
-        most = sum(t["max_score"] for t in r.get("tests", []))
-        print(f"{sid:<40} {r['score']:>6g} / {most:g}")
-    print(f"wrote {out / 'grades.csv'} and {len(results)} results.json")
+        batch = Batch(Path(args.folder), Path(args.out), jobs=args.jobs, deadline=args.deadline, select=args.k,
+                      students=args.student or [], force=args.force, shard=parse_shard(args.shard),
+                      gpus=parse_gpus(args.gpus), preflight=not args.no_preflight)
+        return batch.run()
+    except ValueError as exc:
+        print(f"grade-all: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_merge(args) -> int:
+    from .batch import merge
+
+    path = merge(Path(args.out), [Path(p) for p in args.shards])
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_course(args) -> int:
+    """Instructors: set up (or update) an nbgrader course directory; --autograde runs its autograde step."""
+    from . import course
+
+    directory = Path(args.dir).resolve()
+    if args.autograde:
+        done = course.autograde(directory)
+        print(done.stdout + done.stderr)
+        return done.returncode
+    package = None
+    if args.package:
+        root = Path(args.package)
+        package = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / "pretraining").rglob("*"))
+                   if p.is_file() and "__pycache__" not in p.parts}
+    course.init(directory, [Path(n) for n in args.notebooks] or None, package)
+    print(course.next_steps(directory))
+    return 0
+
+
+def cmd_grades(args) -> int:
+    """Instructors: one grade per student (modules + notebooks + written answers, weights, late policy)."""
+    from .grades import merge
+
+    for kind, path in merge(Path(args.config)).items():
+        print(f"wrote {path} ({kind})")
     return 0
 
 
@@ -161,19 +173,48 @@ def main(argv=None) -> int:
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.add_argument("--code", default=str(STARTER), help="folder holding the pretraining/ package")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("submit", help="check your work and build submission.zip (students)")
+    p.add_argument("--code", default=str(STARTER), help="folder holding your pretraining/ package")
+    p.add_argument("--notebooks", default=str(ASSIGNMENTS), help="folder holding your notebooks")
+    p.add_argument("--out", default="submission.zip")
+    p.set_defaults(func=cmd_submit)
     p = sub.add_parser("grade", help="grade one submission (folder or .zip)")
     p.add_argument("submission")
     p.add_argument("--out", required=True)
     p.add_argument("--reference-cache", default=None)
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
+    p.add_argument("--quiet", action="store_true", help="print nothing (results.json and feedback.txt only)")
+    p.add_argument("--progress", default=None, help="append one JSON line per finished check to this file")
     p.set_defaults(func=cmd_grade)
-    p = sub.add_parser("grade-all", help="grade every submission in a folder; write grades.csv")
+    p = sub.add_parser("grade-all", help="grade every submission in a folder (resumable); write grades.csv",
+                       description="Grade every folder or .zip in FOLDER into OUT/<student>/ (results.json, "
+                                   "feedback.txt, grading.json) and OUT/grades.csv. Rerunning skips unchanged "
+                                   "students; -k or --student regrades only those checks or students.")
     p.add_argument("folder")
     p.add_argument("--out", required=True)
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per submission")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (CPU cores / 1-2)")
+    p.add_argument("--deadline", "--timeout", type=float, default=1200.0,
+                   help="seconds for one whole submission; then it is stopped and its unfinished checks marked")
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
+    p.add_argument("--student", action="append", help="grade only this student (folder or zip name); repeatable")
+    p.add_argument("--force", action="store_true", help="regrade even students whose submission is unchanged")
+    p.add_argument("--shard", default="0/1", help="i/N: grade every N-th submission from the i-th (0-based)")
+    p.add_argument("--gpus", default=None, help="'0,1,...' or 'all': one submission per GPU, each sees only its own")
+    p.add_argument("--no-preflight", action="store_true", help="skip grading the reference solution first")
     p.set_defaults(func=cmd_grade_all)
+    p = sub.add_parser("merge", help="rebuild OUT/grades.csv after sharded grade-all runs (copying in shard folders)")
+    p.add_argument("out")
+    p.add_argument("shards", nargs="*", help="other shards' --out folders, when they did not share OUT")
+    p.set_defaults(func=cmd_merge)
+    p = sub.add_parser("course", help="set up an nbgrader course directory (or run its autograde step)")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--autograde", action="store_true", help="repair unreadable notebooks, then nbgrader autograde")
+    p.add_argument("--notebooks", nargs="*", default=[], help="percent-format sources (default: the course's)")
+    p.add_argument("--package", default=None, help="folder holding the pretraining/ handed out (default: starter)")
+    p.set_defaults(func=cmd_course)
+    p = sub.add_parser("grades", help="merge module, notebook and hand grades into one CSV per roster (+ exports)")
+    p.add_argument("--config", required=True, help="the TOML file: roster, parts and weights, late policy")
+    p.set_defaults(func=cmd_grades)
     p = sub.add_parser("examples", help="grade the bundled examples: the solution and the untouched starter")
     p.add_argument("--out", default="out/examples")
     p.set_defaults(func=cmd_examples)

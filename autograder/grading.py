@@ -53,10 +53,11 @@ def _message(exc: BaseException) -> str:
 class GradingPlugin:
     """Collects one :class:`CheckResult` per check; holds the student worker and the reference."""
 
-    def __init__(self, student: Worker, reference):
-        self.student, self.reference = student, reference
+    def __init__(self, student: Worker | None, reference, progress: Path | None = None):
+        self.student, self.reference, self.progress = student, reference, progress
         self.results: list[CheckResult] = []
         self.errors: list[str] = []
+        self.collected: list[CheckResult] = []
 
     def pytest_configure(self, config):
         config.stash[PLUGIN] = self
@@ -67,6 +68,9 @@ class GradingPlugin:
             if marker is None or {"points", "timeout"} - set(marker.kwargs):
                 raise pytest.UsageError(f"{item.nodeid} needs @pytest.mark.check(points=..., timeout=...)")
 
+    def pytest_collection_finish(self, session):
+        self.collected = [_unscored(item) for item in session.items]  # after -k deselection
+
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append(f"could not load checks {report.nodeid}: {report.longreprtext[-2000:]}")
@@ -76,28 +80,56 @@ class GradingPlugin:
         outcome = yield
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            points = float(item.get_closest_marker("check").kwargs["points"])
             passed = report.passed
             message = "" if passed else (_message(call.excinfo.value) if call.excinfo else "skipped")
-            doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
-            if hasattr(item, "callspec"):  # a parametrized check: one row per case, each with its own name
-                doc += f" [{item.callspec.id}]"
-            visibility = "public" if PUBLIC_CHECKS in Path(item.path).parents else "hidden"
-            self.results.append(CheckResult(doc, item.nodeid, visibility, points, points if passed else 0.0,
-                                            passed, message))
+            result = _unscored(item)
+            result.score, result.passed, result.message = result.max_score if passed else 0.0, passed, message
+            self.results.append(result)
+            if self.progress is not None:  # one line per finished check: a batch that must stop us keeps them
+                with open(self.progress, "a") as f:
+                    f.write(json.dumps(asdict(result)) + "\n")
 
 
-def run_checks(student: Worker, reference, visibilities=("public", "hidden"), select: str | None = None
-               ) -> tuple[list[CheckResult], list[str]]:
-    """Run the checks of the given visibilities against ``student``; return results and loading errors."""
+def _unscored(item) -> CheckResult:
+    """A check's row before it runs: its name (docstring's first line, plus a parametrized case's id), points."""
+    doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+    if hasattr(item, "callspec"):  # a parametrized check: one row per case, each with its own name
+        doc += f" [{item.callspec.id}]"
+    visibility = "public" if PUBLIC_CHECKS in Path(item.path).parents else "hidden"
+    points = float(item.get_closest_marker("check").kwargs["points"])
+    return CheckResult(doc, item.nodeid, visibility, points, 0.0, False, "")
+
+
+def _pytest_args(visibilities, select: str | None) -> list[str]:
     folders = {"public": PUBLIC_CHECKS, "hidden": HIDDEN_CHECKS}
     args = [str(folders[v]) for v in visibilities if folders[v].is_dir()]
     args += ["-c", str(CHECKS / "pytest.ini"), "--rootdir", str(CHECKS), "--import-mode=importlib",
              "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-W", "ignore::DeprecationWarning"]
     if select:
         args += ["-k", select]
-    plugin = GradingPlugin(student, reference)
+    return args
+
+
+def collect_checks(select: str | None = None, visibilities=("public", "hidden")) -> list[CheckResult]:
+    """Every check that ``select`` picks, unscored, in grading order (nothing runs; no student code)."""
+    plugin = GradingPlugin(None, None)
+    code = pytest.main(_pytest_args(visibilities, select) + ["--collect-only"], plugins=[plugin])
+    if plugin.errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError("the checks could not be collected: " + "\n".join(plugin.errors or [f"exit {int(code)}"]))
+    return plugin.collected
+
+
+def run_checks(student: Worker, reference, visibilities=("public", "hidden"), select: str | None = None,
+               progress: Path | None = None) -> tuple[list[CheckResult], list[str]]:
+    """Run the checks of the given visibilities against ``student``; return results and loading errors.
+
+    ``progress``: a file that gets one JSON line per finished check (so a batch that has to stop this grading
+    at its deadline keeps what was graded)."""
+    args = _pytest_args(visibilities, select)
+    plugin = GradingPlugin(student, reference, progress)
     code = pytest.main(args, plugins=[plugin])
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM: never report a half-graded submission as graded
+        raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         plugin.errors.append(f"the checks could not run (pytest exit code {int(code)})")
     return plugin.results, plugin.errors
@@ -136,10 +168,54 @@ def table(results: list[CheckResult], width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = False, select: str | None = None
-          ) -> dict:
+def student_table(results: list[CheckResult]) -> str:
+    """The table sent to students: a hidden check shows only its file, its points and whether it passed — never
+    its name, its hint or its failure message (those would give the hidden check away)."""
+    shown, hidden = [], 0
+    for r in results:
+        if r.visibility == "hidden":
+            hidden += 1
+            where = r.nodeid.split("/")[-1].split("::")[0].removeprefix("test_").removesuffix(".py")
+            r = CheckResult(f"hidden check {hidden} ({where})", r.nodeid, r.visibility, r.max_score, r.score,
+                            r.passed, "")
+        shown.append(r)
+    return table(shown)
+
+
+def from_results_json(data: dict) -> list[CheckResult]:
+    """The rows of a results.json (as :func:`results_json` wrote them) back as :class:`CheckResult`."""
+    back = {v: k for k, v in VISIBILITY.items()}
+    return [CheckResult(t["name"], t.get("extra_data", {}).get("check", t["name"]), back.get(t["visibility"], "hidden"),
+                        float(t["max_score"]), float(t["score"]), t["status"] == "passed",
+                        "" if t["status"] == "passed" else t["output"]) for t in data.get("tests", [])]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write-then-rename: a reader (or a killed batch) never sees half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(out: Path, data: dict, notes: list[str]) -> str:
+    """``out/results.json`` (everything, for the course staff and Gradescope) and ``out/feedback.txt`` (what
+    to send the student: no hidden check's internals); return the feedback."""
+    feedback = "\n".join(notes + [student_table(from_results_json(data))])
+    write_atomic(out / "results.json", json.dumps(data, indent=2) + "\n")
+    write_atomic(out / "feedback.txt", feedback + "\n")
+    return feedback
+
+
+def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = False, select: str | None = None,
+          progress: Path | None = None) -> dict:
     """Grade one submission (a folder or a .zip); write ``out/results.json`` and ``out/feedback.txt`` (the
-    table with every failing check's message); return the results.
+    table with every failing public check's message); return the results.
 
     ``select`` is a pytest ``-k`` expression that limits the checks (e.g. to regrade one section).
     """
@@ -161,17 +237,15 @@ def grade(submission: Path, out: Path, cache: Path | None = None, quiet: bool = 
         sandbox = Sandbox(hide=[SOLUTIONS, HIDDEN_CHECKS, cache, out, *hidden_from_env()])
         with Worker(root, sandbox) as student:
             try:
-                results, errors = run_checks(student, reference, select=select)
+                results, errors = run_checks(student, reference, select=select, progress=progress)
             finally:
                 reference.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     notes += errors
     data = results_json(results, time.monotonic() - start, "\n".join(notes))
-    (out / "results.json").write_text(json.dumps(data, indent=2) + "\n")
-    feedback = "\n".join(notes + [table(results)])
-    (out / "feedback.txt").write_text(feedback + "\n")  # the same table, to send to the student as it is
+    write_report(out, data, notes)
     if not quiet:
         print(f"== {Path(submission).name}  ({sandbox.describe()})")
-        print(feedback)
+        print("\n".join(notes + [table(results)]))  # the course staff's view: every message, hidden ones too
     return data

@@ -35,7 +35,7 @@ from .notebooks import build as build_notebook
 from .paths import ASSIGNMENTS, PACKAGE, PUBLIC_REFERENCES, REPO, SOLUTIONS, SOURCE_NOTEBOOKS, STARTER
 
 BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "### HINT:"
-NBGRADER_ASSIGNMENT = "pretraining"
+NBGRADER_ASSIGNMENT = "reconstruction"  # not "pretraining": the package finder would take it for the package
 
 
 class ReleaseError(ValueError):
@@ -200,9 +200,12 @@ def release(check: bool = False) -> list[str]:
 
 # What students receive: everything they need to work and to run the public checks — never solutions/ or the
 # hidden checks. (The repository itself holds both, so it is for instructors.)
-BUNDLE_INCLUDE = ["README.md", "requirements.txt", "constraints.txt", "environment.yml", "scripts/env.sh",
+BUNDLE_INCLUDE = ["requirements.txt", "constraints.txt", "environment.yml", "scripts/env.sh",
                   "assignments", "starter_code", "data", "autograder"]
-BUNDLE_EXCLUDE = ("autograder/checks/hidden", "autograder/gradescope", "__pycache__", ".ipynb_checkpoints")
+BUNDLE_README = "docs/STUDENT_README.md"  # the bundle's README.md: set-up, Jupyter, check, submit — nothing else
+# Instructor-only: hidden checks, the Gradescope and course tooling, release, batch grading and grade merging.
+BUNDLE_EXCLUDE = ("autograder/checks/hidden", "autograder/gradescope", "__pycache__", ".ipynb_checkpoints",
+                  "autograder/release.py", "autograder/batch.py", "autograder/course.py", "autograder/grades.py")
 
 # What Gradescope receives: the grader with every check, the solutions (for the reference values), the data,
 # the pins — and, at the zip's root where Gradescope looks for them, its two scripts.
@@ -243,7 +246,7 @@ def write_zip(out: Path, members: dict[str, str]) -> list[str]:
 
 def bundle(out: Path) -> list[str]:
     """Write the student bundle (a .zip) to ``out``; return the paths it holds, in order."""
-    return write_zip(out, {rel: rel for rel in collect(BUNDLE_INCLUDE, BUNDLE_EXCLUDE)})
+    return write_zip(out, {"README.md": BUNDLE_README, **{rel: rel for rel in collect(BUNDLE_INCLUDE, BUNDLE_EXCLUDE)}})
 
 
 def gradescope(out: Path) -> list[str]:
