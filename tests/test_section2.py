@@ -1,6 +1,6 @@
-"""Section 2 checks (BERT masking, span masking, MAE): every one fails on the untouched stubs, saying so; every student function has a public check;
-public checks carry at least half of the points. (The wrong implementations each check must catch are in
-tests/mutants/{masking,mae}.py, graded by tests/test_mutants.py.)"""
+"""Section 2 checks (BERT masking, span masking, MAE): every one fails on the untouched stubs, saying so; every
+student function has a public check; public checks carry at least half of the points. (The wrong implementations
+each check must catch are in tests/mutants/{masking,mae}.py, graded by tests/test_mutants.py.)"""
 
 import pytest
 

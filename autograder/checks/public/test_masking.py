@@ -240,12 +240,12 @@ def test_bert_mask_rows_are_independent(student, rng):
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bert_mask_uses_its_probabilities(student, rng):
-    """masking.bert_mask: select_prob, mask_prob, random_prob honoured (40% / 50% / 30%); random ids uniform over the vocabulary"""
+    """masking.bert_mask: select_prob, mask_prob, random_prob, mask_token_id honoured (40% / 50% / 30%, id 4); random ids uniform over the vocabulary"""
     vocab = 12  # small, so that every id's count can be checked
-    ids = token_batch(rng, 300, 64, vocab)
+    ids = token_batch(rng, 300, 64, vocab, low=5)
     out = student.call("probe:masking:bert_mask", tensor(ids), 14, vocab_size=vocab, select_prob=0.4,
-                       mask_prob=0.5, random_prob=0.3, **MASK_ARGS)
-    s = masking_summary(ids, out, protected_of(ids), vocab)
+                       mask_prob=0.5, random_prob=0.3, **dict(MASK_ARGS, mask_token_id=4))
+    s = masking_summary(ids, out, protected_of(ids), vocab, mask_id=4)
     within_binomial(s["chosen"], s["eligible"], 0.4, "bert_mask(select_prob=0.4): ordinary tokens chosen")
     check_split(s, vocab, 0.5, 0.3, "bert_mask(mask_prob=0.5, random_prob=0.3)")
     check_replacement_ids(ids, s, vocab, 0.5, 0.3, f"bert_mask(vocab_size={vocab}, mask_prob=0.5, random_prob=0.3)")
