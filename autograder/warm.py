@@ -1,39 +1,44 @@
 """The warm runner: a *zygote* process with the heavy imports done, forking one fresh worker per start.
 
 A cold worker (``worker.py``) pays for ``import torch`` (1.5–3 s on a 2-core CPU) and, for the text sections,
-``transformers``' model code (another 3–4 s) every time it starts: at every ``check()`` from a notebook, every
-submission graded, and every restart after a crash or a timeout. The zygote pays once:
+``transformers``' model code (another 3–4 s) every time it starts: at every ``check()`` from a notebook, and at
+every restart after a crash or a timeout while grading. The zygote pays once:
 
-- It is started **exactly as a worker is** — the same sandbox command (namespaces, hidden paths), the same
-  environment, the same resource limits, ``python -I`` — but runs this file instead of ``worker.py``. It
-  imports torch and numpy, says it is ready, and then, while idle, imports the rest of :data:`PREIMPORT`
-  (transformers' GPT-2 and BERT code, scikit-learn, ...). It never imports the student's package and never runs
-  a tensor operation, so torch's thread pools are not started when it forks (the child sets its own threads).
+- It is started **exactly as a worker is** — the same sandbox command (minimal tree, namespaces, identity), the
+  same environment, the same resource limits, ``python -I`` — with this file's source as ``-c`` in place of
+  ``worker.py`` (so it needs nothing the worker's tree does not hold). It imports torch and numpy, says it is
+  ready, and then — for a notebook's checks, where it serves many starts — imports the rest of
+  :data:`PREIMPORT` while idle (transformers' GPT-2 and BERT code, scikit-learn, ...); a request that arrives
+  during one of those imports waits for it to end. It never imports the student's package and never runs a
+  tensor operation, so torch's thread pools are not started when it forks (the child sets its own threads).
 - Each :class:`Worker <autograder.client.Worker>` start asks it to ``fork()``. The child gets a channel of its
-  own (a socket the client created), becomes its own session (so it and everything it starts die together),
-  and runs ``worker.main`` — the same code a cold worker runs — which imports the student's code *as it is on
-  disk now*: a changed module is picked up at the next start. Student code therefore still runs in a fresh
-  process per worker start, in the sandbox, and everything it sends is plain data the grader checks.
+  own (a socket the client created), its own session and its own environment (TMPDIR, HOME), and runs
+  ``worker.main`` — the same code a cold worker runs — which imports the student's code *as it is on disk now*:
+  a changed module is picked up at the next start. Student code therefore still runs in a fresh process per
+  worker start, in the sandbox, and everything it sends is plain data the grader checks.
 - The client learns the child's real process id from the kernel (``SO_PASSCRED`` on the child's first message,
   sent by trusted code before any student code is imported), so it kills the child's process group itself;
-  the zygote only reports exit codes (it is the child's parent).
+  the zygote, the child's parent, reports exit codes. In the namespaces sandbox the zygote has a PID namespace
+  of its own: when a child has ended it kills every other process left there (what a cold worker's namespace
+  does when it dies), and it reaps orphans as the namespace's subreaper.
 
-One zygote serves every worker start in this process whose sandbox command, environment and limits are the same
-(:func:`spawn` keys on them). A notebook's ``check()`` calls therefore all share one; ``grade`` shares one
-between the submission's worker restarts, and between several ``grade()`` calls in one process when nothing
-in the sandbox differs (e.g. the same ``--out`` folder). Student code runs as the zygote's child, as the same
-user, so a hostile submission could disturb (kill, or with ptrace rights tamper with) the zygote that later
-submissions of *the same process* fork from: ``grade-all`` grades every submission in its own process, so no
-zygote is ever shared between students there. If the zygote dies, the next start makes a new one; if it cannot
-start at all, workers start cold as before. ``AUTOGRADER_WARM=0`` turns the zygote off.
+One zygote serves every worker start in this process whose sandbox command, environment (but TMPDIR and HOME)
+and limits are the same (:func:`spawn` keys on them). A notebook's ``check()`` calls share one (its check server
+keeps one sandbox); ``grade`` shares one between a submission's worker restarts. Student code runs as the
+zygote's child, as the same user: a hostile submission could disturb (kill, or with ptrace rights tamper with)
+the zygote that its own later starts fork from. Where there is isolation, two students never share one: in the
+namespaces sandbox the command names the student's folder, and as root every sandbox has a uid of its own
+(without isolation nothing separates two students in one process anyway). If the zygote dies, the next start makes a new
+one; if it cannot start at all, workers start cold as before. ``AUTOGRADER_WARM=0`` turns the zygote off.
 
-This file has two halves: the client (imported as ``autograder.warm``) and the zygote (run as a script,
-``python -I warm.py``, stdlib-only until it imports torch).
+This file has two halves: the client (imported as ``autograder.warm``) and the zygote (``python -I -c
+<this source> WORKER.py``, stdlib-only until it imports torch). At the end: a notebook's check server.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import importlib.util
 import json
@@ -55,6 +60,9 @@ STARTUP_SECONDS = 120.0  # importing torch on a cold, busy machine
 PREIMPORT = ["torch.nn.functional", "transformers", "transformers.models.gpt2.modeling_gpt2",
              "transformers.models.bert.modeling_bert", "transformers.models.auto.modeling_auto",
              "transformers.models.auto.tokenization_auto", "tqdm.auto", "scipy.stats", "sklearn.linear_model"]
+# Only where a zygote is sure to serve many starts (a notebook's check server sets this): elsewhere — one
+# ``grade`` — its children need what a cold worker imports, and idle imports would only compete for the CPU.
+IDLE_IMPORTS = False
 MAX_ZYGOTES = 3          # per process; the least recently used is closed beyond this
 _CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
@@ -129,7 +137,7 @@ def _own_pid_namespace(host: str) -> bool:
         return False
 
 
-def zygote_main(worker_path: str) -> None:
+def zygote_main(worker_path: str, idle_imports: bool) -> None:
     # The control channel arrives as stdin (a socket); keep a private copy, and make fds 0/1 harmless so that
     # nothing an import prints can corrupt it.
     control = socket.socket(fileno=os.dup(0))
@@ -148,7 +156,9 @@ def zygote_main(worker_path: str) -> None:
     except (OSError, AttributeError):
         pass
     _send(control, {"ready": True, "threads": len(os.listdir("/proc/self/task"))})
-    pending = list(PREIMPORT)
+    pending = list(PREIMPORT) if idle_imports else []
+    forks = 0  # idle imports wait for the second fork: the check server's warm-up is the first, and a check
+    # whose fork arrived in the middle of importing transformers would wait for it
     exited: dict[int, int] = {}
     children: set[int] = set()
     sweep = False
@@ -172,7 +182,7 @@ def zygote_main(worker_path: str) -> None:
             time.sleep(0.005)
 
     while True:
-        ready, _, _ = select.select([control], [], [], 0 if pending else None)
+        ready, _, _ = select.select([control], [], [], 0 if pending and forks >= 2 else None)
         if not ready:
             name = pending.pop(0)
             try:
@@ -198,9 +208,11 @@ def zygote_main(worker_path: str) -> None:
             for fd in fds:
                 os.close(fd)
             children.add(pid)
+            forks += 1
             sweep = _own_pid_namespace(str(request.get("host_pidns", "")))
             _send(control, {"pid": pid})
         elif request.get("op") == "status":
+            forks = max(forks, 2) if request.get("start") else forks  # someone waits for the idle imports
             _send(control, {"pending": len(pending), "children": len(children)})
         elif request.get("op") == "kill":  # a child that never spoke: the client does not know its real pid
             pid = int(request.get("pid", 0))
@@ -316,7 +328,8 @@ class Zygote:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                if self._ask({"op": "status"}, max(1.0, deadline - time.monotonic())).get("pending", 0) == 0:
+                reply = self._ask({"op": "status", "start": True}, max(1.0, deadline - time.monotonic()))
+                if reply.get("pending", 0) == 0:
                     return True
             time.sleep(0.05)
         return False
@@ -425,7 +438,7 @@ def zygote_command(argv: list[str]) -> tuple[list[str], list[str]] | None:
     recognisably a worker's command."""
     for i in range(len(argv) - 1, 0, -1):
         if Path(argv[i]).name == "worker.py" and argv[i - 1] == "-I":
-            return argv[:i] + ["-c", _SOURCE, argv[i]], argv[i + 1:]
+            return argv[:i] + ["-c", _SOURCE, argv[i], "idle-imports" if IDLE_IMPORTS else "-"], argv[i + 1:]
     return None
 
 
@@ -505,6 +518,10 @@ def serve_checks() -> None:
     from .client import Worker
     from .sandbox import Sandbox
 
+    global IDLE_IMPORTS
+    IDLE_IMPORTS = True  # this zygote serves every check of the notebook session
+    # The checks need no installed pytest plugin (xdist, anyio, ...): loading them is most of pytest's start.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     sandbox = Sandbox()
     first = channel_in.readline()
     if not first:
@@ -536,6 +553,9 @@ def serve_checks() -> None:
             output, ok = check_report(Path(request["code"]), request.get("k"), sandbox)
         except Exception as exc:  # noqa: BLE001 — reported to the notebook, which falls back to a cold run
             output, ok = f"the check runner failed: {type(exc).__name__}: {exc}", None
+        # pytest collects garbage "harder" at the end of every run; what is loaded by now (pytest, the checks'
+        # modules) stays loaded, so keep it out of those collections: they then cost milliseconds, not 0.5 s.
+        gc.freeze()
         channel_out.write(json.dumps({"output": output, "ok": ok}).encode() + b"\n")
         channel_out.flush()
         line = channel_in.readline()
@@ -632,4 +652,4 @@ except NameError:  # running as the zygote (`-c`): there is no file, and the zyg
 
 
 if __name__ == "__main__":  # the zygote: `python -I -c <this source> WORKER.py`
-    zygote_main(sys.argv[1])
+    zygote_main(sys.argv[1], sys.argv[2:3] == ["idle-imports"])

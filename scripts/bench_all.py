@@ -1,0 +1,154 @@
+"""Every benchmark in one run, side by side, as one JSON document.
+
+    python scripts/bench_all.py                          # check() latency + the decoding / LoRA / MAE / ICL ratios
+    python scripts/bench_all.py --notebooks              # ... and every solution notebook's time on this device
+    python scripts/bench_all.py --notebooks 01 03 --only check notebooks --repeats 7
+
+- ``check``: a notebook's ``check(PATTERN)`` (``autograder.student.check``) on the solutions: the **first** call of a
+  session (the warm runner starts: a check server and its zygote), then **warm** calls (after the zygote's idle
+  imports) interleaved with **cold** ones (``AUTOGRADER_WARM=0``: two fresh processes per call, as before the warm
+  runner) — medians of ``--repeats`` rounds, and the ratio.
+- ``notebooks`` (only with ``--notebooks``): each solution notebook end to end as a plain script
+  (``scripts/run_notebook.py``'s ``run_once``) on the current device, ``FULL`` as ``autograder.student.full_settings``
+  decides.
+- ``kv_cache``, ``lora``, ``mae``, ``icl``: the JSON that ``scripts/bench_<name>.py`` prints with its defaults
+  (each script's own ``main``, run here in turn; ``--ratio-args NAME "ARGS"`` passes it other arguments).
+
+On a shared CPU, ``BENCH_THREADS=1`` (one torch thread) gives steadier figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+from benchmark import environment, get_device, interleaved_medians  # noqa: E402
+
+RATIOS = ("kv_cache", "lora", "mae", "icl")
+
+
+def check_latency(patterns: list[str], repeats: int) -> dict:
+    """First, warm and cold ``check()`` of each pattern on the solutions, in seconds."""
+    from autograder import student, warm
+
+    os.environ["PRETRAINING_CODE"] = str(HERE.parent / "solutions")
+
+    def quiet_check(pattern: str, cold: bool = False) -> None:
+        saved = os.environ.get("AUTOGRADER_WARM")
+        if cold:
+            os.environ["AUTOGRADER_WARM"] = "0"
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                student.check(pattern)
+        finally:
+            if saved is None:
+                os.environ.pop("AUTOGRADER_WARM", None)
+            else:
+                os.environ["AUTOGRADER_WARM"] = saved
+
+    figures = {}
+    for pattern in patterns:
+        first = []
+        for _ in range(repeats):  # a new notebook session each time: the runner starts from nothing
+            warm.shutdown()
+            start = time.perf_counter()
+            quiet_check(pattern)
+            first.append(time.perf_counter() - start)
+        warm.settle()  # the steady state: the zygote's idle imports are done
+        timed = interleaved_medians({"warm": lambda: quiet_check(pattern), "cold": lambda: quiet_check(pattern, True)},
+                                    get_device(), repeats=repeats, warmup=1)
+        figures[pattern] = {
+            "first_median_s": round(statistics.median(first), 3), "first_times_s": [round(t, 3) for t in first],
+            "warm_median_s": round(timed["warm"]["median_s"], 3), "warm_times_s": timed["warm"]["times_s"],
+            "cold_median_s": round(timed["cold"]["median_s"], 3), "cold_times_s": timed["cold"]["times_s"],
+            "cold_over_warm": round(timed["cold"]["median_s"] / timed["warm"]["median_s"], 2),
+        }
+    warm.shutdown()
+    return figures
+
+
+def notebook_times(numbers: list[str], timeout: float | None) -> dict:
+    """Each solution notebook end to end, as ``scripts/run_notebook.py`` runs it."""
+    from run_notebook import run_once, slowest_cells
+
+    sources = [p for p in sorted((HERE.parent / "solutions" / "notebooks").glob("[0-9]*.py"))
+               if not numbers or p.name[:2] in numbers]
+    env = {**os.environ, "PRETRAINING_CODE": os.environ.get("PRETRAINING_CODE", str(HERE.parent / "solutions")),
+           "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    figures = {}
+    for source in sources:
+        seconds, status, output = run_once(source, env, timeout)
+        figures[source.stem] = {"seconds": round(seconds, 1), "status": status,
+                                "slowest_cells_s": slowest_cells(output)}
+        if status != "ok":
+            figures[source.stem]["error"] = output[-2000:]
+    return figures
+
+
+def ratio(name: str, args: list[str]) -> dict:
+    """What ``scripts/bench_NAME.py ARGS`` prints (its JSON), by running its ``main`` here."""
+    import importlib
+
+    module = importlib.import_module(f"bench_{name}")
+    saved, sys.argv = sys.argv, [f"bench_{name}.py", *args]
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            module.main()
+    except SystemExit as stop:
+        if stop.code:
+            return {"error": f"exited with {stop.code}", "output": out.getvalue()[-2000:]}
+    except Exception as exc:  # noqa: BLE001 — one failing benchmark must not lose the others' figures
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        sys.argv = saved
+    text = out.getvalue()
+    return json.loads(text[text.index("{"):])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=("check", "notebooks", *RATIOS), help="default: all but notebooks")
+    parser.add_argument("--notebooks", nargs="*", default=None, metavar="NN",
+                        help="time the solution notebooks too (these numbers; all when none are given)")
+    parser.add_argument("--notebook-timeout", type=float, default=None, help="seconds allowed for one notebook")
+    parser.add_argument("--patterns", nargs="+", default=["add_noise", "kv_cache"],
+                        help="check() patterns to time (default: one section-1 function; the KV cache, which needs "
+                             "transformers)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--ratio-args", nargs=2, action="append", default=[], metavar=("NAME", "ARGS"),
+                        help='extra arguments for one bench script, e.g. --ratio-args mae "--repeats 3"')
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args()
+    wanted = set(args.only or ["check", *RATIOS]) | ({"notebooks"} if args.notebooks is not None else set())
+    extra = {name: shlex.split(text) for name, text in args.ratio_args}
+    device = get_device()
+    results: dict = {"benchmark": "all", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     **environment(device), "cpus": os.cpu_count()}
+    if "check" in wanted:
+        results["check"] = check_latency(args.patterns, args.repeats)
+    if "notebooks" in wanted:
+        results["notebooks"] = notebook_times(args.notebooks or [], args.notebook_timeout)
+    for name in RATIOS:
+        if name in wanted:
+            results[name] = ratio(name, extra.get(name, []))
+    text = json.dumps(results, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
