@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import codec
-from .sandbox import Sandbox
+from . import codec, warm
+from .sandbox import Sandbox, init_pid_of
 
 WORKER = Path(__file__).resolve().parent / "worker.py"
 MAX_REPLY_BYTES = 256 * 2**20
@@ -27,13 +27,27 @@ STARTUP_SECONDS = 120.0  # importing torch on a cold, busy machine
 class StudentError(AssertionError):
     """Student code failed: not implemented, raised, hung, crashed, or returned something unusable.
 
-    ``kind`` is one of ``not_implemented``, ``import``, ``exception``, ``timeout``, ``crash``, ``protocol``.
+    ``kind`` is one of ``not_implemented``, ``import``, ``exception``, ``timeout``, ``crash``, ``protocol``,
+    ``startup`` (the worker could not start, twice: not the student's fault).
     """
 
     def __init__(self, kind: str, message: str):
+        message = clean_text(message)
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+MAX_MESSAGE_CHARS = 2000
+_UNPRINTABLE = {c: None for c in [*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0), 0x200B, 0x200E, 0x200F,
+                                  *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]}
+
+
+def clean_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Text that came from student code, safe to put in a report: no control characters (terminal escapes,
+    carriage returns, direction overrides) and at most ``limit`` characters."""
+    text = str(text).translate(_UNPRINTABLE)
+    return text if len(text) <= limit else text[:limit - 30] + f" … [{len(text) - limit + 30} characters cut]"
 
 
 def describe(target: str) -> str:
@@ -53,28 +67,46 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.TemporaryFile()
         self._buffer = b""
+        self.restarts = 0  # worker starts that failed before any student code ran
+        self._seq = 0
 
     # -- process management ---------------------------------------------------------------------
-    def _start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_SECRET")}
-        env.update({"HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-                    "AUTOGRADER_PYTHONPATH": os.environ.get("PYTHONPATH", "")})
-        self.proc = subprocess.Popen(
-            self.sandbox.argv([sys.executable, "-I", str(WORKER), str(self.root)], root=self.root),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-            cwd=self.root, env=env, start_new_session=True, preexec_fn=self.sandbox.limits,
+    def _spawn(self) -> subprocess.Popen:
+        """Start the worker process inside the sandbox (the one place a worker process is created)."""
+        self.sandbox.prepare(self.root)
+        argv = self.sandbox.argv([sys.executable, "-I", str(WORKER), str(self.root)], root=self.root)
+        env = self.sandbox.environ(self.root)
+        # Warm start: forked from a zygote that was started with this very command (autograder/warm.py).
+        return warm.spawn(argv, env=env, cwd=self.root, log=self.log, limits=self.sandbox.limits) or subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+            cwd=self.root, env=env, start_new_session=True,
+            preexec_fn=self.sandbox.limits,
         )
-        self._buffer = b""
-        self._read(time.monotonic() + STARTUP_SECONDS, "starting Python for your code")
+
+    def _start(self) -> None:
+        """Start the worker and wait for it to be ready. A worker that dies while starting (e.g. killed by a
+        busy host's out-of-memory killer) before any student code has run is started once more."""
+        for attempt in (1, 2):
+            self.proc, self._buffer, self.init_pid = self._spawn(), b"", None
+            try:
+                self._read(time.monotonic() + STARTUP_SECONDS, "starting Python for your code")
+            except StudentError as exc:
+                if exc.kind not in ("crash", "timeout"):
+                    raise
+                self.restarts += 1
+                if attempt == 2:  # no student code runs before "ready": this is the machine's fault
+                    raise StudentError("startup", "grader error, not your fault — please tell the course staff: "
+                                       f"{exc.message.replace('your code', 'the checks')} (twice: it was "
+                                       "started again after the first failure)") from None
+                continue
+            self.init_pid = init_pid_of(self.proc.pid)
+            return
 
     def close(self) -> None:
-        """Kill the worker and everything it started (its whole process group)."""
+        """Kill the worker and everything it started (its whole process group; in the namespaces sandbox its
+        whole PID namespace), and return once they are all gone."""
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.proc.wait()
+            self.sandbox.reap(self.proc, getattr(self, "init_pid", None))
             for stream in (self.proc.stdin, self.proc.stdout):
                 stream.close()
             self.proc = None
@@ -85,6 +117,7 @@ class Worker:
     def __exit__(self, *exc):
         self.close()
         self.log.close()
+        self.sandbox.cleanup()
 
     # -- one request ----------------------------------------------------------------------------
     def _read(self, deadline: float, doing: str):
@@ -100,6 +133,8 @@ class Worker:
             chunk = os.read(out.fileno(), 1 << 20)
             if not chunk:
                 code = self.proc.wait()
+                if code > 128 and self.sandbox.mode == "namespaces":  # the sandbox's shell reports 128 + signal
+                    code = -(code - 128)
                 self.close()
                 reason = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
                 if code in (-signal.SIGKILL, -signal.SIGSEGV):
@@ -112,7 +147,7 @@ class Worker:
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             return codec.loads(line)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # also JSON nested too deep
             self.close()
             raise StudentError("protocol", f"the reply from your code's process was garbled ({exc})") from None
 
@@ -126,7 +161,9 @@ class Worker:
         if self.proc is None:
             self._start()
         name = describe(target)
-        request = codec.dumps({"op": "call", "target": target, "args": list(args), "kwargs": kwargs, "seed": seed})
+        self._seq += 1  # each reply must name its request: a line written ahead by student code answers nothing
+        request = codec.dumps({"op": "call", "id": self._seq, "target": target, "args": list(args), "kwargs": kwargs,
+                               "seed": seed})
         try:
             self.proc.stdin.write(request)
             self.proc.stdin.flush()
@@ -134,11 +171,14 @@ class Worker:
             self.close()
             raise StudentError("crash", f"the Python process running your code died before {name} was called")
         reply = self._read(time.monotonic() + timeout, f"running {name}")
-        if not isinstance(reply, dict) or "ok" not in reply:
-            raise StudentError("protocol", "the reply from your code's process was garbled")
+        if not isinstance(reply, dict) or "ok" not in reply or reply.get("id") != self._seq:
+            self.close()
+            raise StudentError("protocol", "the reply from your code's process was garbled (something in your code "
+                                           "wrote to the channel that carries the answers)")
         if reply["ok"]:
             return reply.get("value")
-        raise _student_error(name, reply.get("error") or {})
+        error = reply.get("error")
+        raise _student_error(name, error if isinstance(error, dict) else {})
 
 
 def _student_error(name: str, error: dict) -> StudentError:

@@ -1,45 +1,106 @@
-"""How a worker process is confined: its own process group, resource limits, and — where Linux allows it —
-no network and no view of the grader's secrets.
+"""How a worker process is confined: what it sees, who it is, what it may use, and that it dies whole.
 
-The client asks a :class:`Sandbox` for the command prefix and the limits to apply, and nothing else changes.
+The client asks a :class:`Sandbox` for the command that starts the worker (:meth:`Sandbox.argv`), the
+environment to give it (:meth:`Sandbox.environ`), the limits to apply (:meth:`Sandbox.limits`), and, at the
+end, to make sure every process the student started is gone (:meth:`Sandbox.reap`). Three modes, chosen once
+per machine (:func:`isolation_mode`); docs/SECURITY.md is the threat model.
 
-Isolation uses unprivileged namespaces (``unshare --user --net --mount``): the student's process gets a
-network namespace with no interface up (no internet, not even the grader's localhost), and an empty read-only
-tmpfs over each path in ``hide`` — the solutions, the hidden checks, the reference cache, other students'
-submissions, results and private copies (a hidden folder that holds the student's own copy gets that copy bound
-back into it). Where namespaces are not allowed (some containers), the worker runs without them
-and :func:`isolation_available` says so; ``AUTOGRADER_ISOLATION=0`` turns isolation off on purpose (e.g. to
-let a check download a model in online mode).
+``namespaces`` — Linux lets us create namespaces (as root, or as a user through a user namespace):
+
+- **A fresh minimal tree.** The worker's ``/`` is a new tmpfs holding only, read-only: the system's ``/usr``
+  (and the ``/bin``, ``/lib`` links), the Python it runs (``sys.base_prefix`` and the virtual environment),
+  the trusted worker code (``worker.py``, ``codec.py``, ``probes/``) at ``/sandbox/worker``, the student's
+  private copy at ``/sandbox/code``, the shipped ``data/`` at ``/sandbox/data``; a few device nodes; a fresh
+  ``/proc`` of its own PID namespace; a private, size-capped ``/tmp``. The repository, ``.git``, the solutions,
+  the checks, the reference cache, the results and every other submission are simply not there: the old root
+  is unmounted after ``pivot_root``. Path-named Unix sockets of the host are not in the tree either.
+- **No network** (a network namespace with no interface up; abstract Unix sockets are per network namespace).
+- **Not root, no capabilities, no way back.** Started as root, the worker drops to an unprivileged uid of its
+  own (``setpriv --reuid``); started as a user, inside the user namespace it becomes uid 65534 of a nested
+  namespace. Either way it holds no capability over its mount namespace (no ``umount``, no re-``mount``, no
+  ``setns``) and ``no_new_privs`` is set, so no set-uid program gives any back.
+- **Everything dies together.** A PID namespace whose first process is a small shell: killing the sandbox
+  (``unshare --kill-child``) kills that shell, and the kernel then kills every process in the namespace,
+  daemons and double forks included.
+
+``uid`` — root, but namespaces are refused (Gradescope's containers): the worker runs as an unprivileged uid
+of its own, so it reads only what is readable by "other" (``autograder/gradescope/setup.sh`` makes the
+solutions, the hidden checks and the reference cache readable by root only) and writes nowhere the grader
+keeps anything; at the end every process of that uid is killed.
+
+``none`` — neither (a user on macOS, or ``AUTOGRADER_ISOLATION=0`` on purpose): a separate process with
+resource limits, and nothing more. :meth:`Sandbox.describe` says which mode graded a submission.
+
+In every mode: resource limits (address space on CPU, file size, open files, CPU time, processes), an
+allow-listed environment (no token or key set for the grader reaches student code), and a private scratch
+folder for TMPDIR.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import itertools
 import os
 import resource
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import REPO
 
-UNSHARE = ["unshare", "--user", "--map-root-user", "--net", "--mount", "--"]
+HERE = Path(__file__).resolve().parent
+INSIDE = Path("/sandbox")                       # where the worker's own files are, inside the tree
+NESTED_UID = 65534                              # the worker's uid inside a nested user namespace (as a user)
+UID_BASE = int(os.environ.get("AUTOGRADER_WORKER_UID_BASE", "200000"))  # as root: one uid per worker from here
+UID_SPAN = 100_000
+# The environment a worker gets: these names from the grader's environment, and nothing else.
+ENV_ALLOWED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PRETRAINING_DEVICE", "PRETRAINING_ONLINE",
+               "OMP_NUM_THREADS", "MKL_NUM_THREADS", "AUTOGRADER_THREADS", "CUDA_VISIBLE_DEVICES",
+               "TORCH_CUDA_ARCH_LIST")
+_uids = itertools.count()
+
+
+def _command(args: list[str], timeout: float = 10) -> bool:
+    try:
+        return subprocess.run(args, capture_output=True, timeout=timeout).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _unshare(as_root: bool) -> list[str]:
+    user = [] if as_root else ["--user", "--map-root-user"]
+    return ["unshare", *user, "--mount", "--net", "--pid", "--fork", "--kill-child=SIGKILL", "--"]
 
 
 @functools.cache
+def isolation_mode() -> str:
+    """``namespaces``, ``uid`` or ``none`` (see the module's docstring); ``AUTOGRADER_ISOLATION``: ``0`` turns
+    isolation off, ``uid`` forces the uid-only mode (as root: how Gradescope's containers are graded)."""
+    setting = os.environ.get("AUTOGRADER_ISOLATION", "1")
+    root = os.geteuid() == 0
+    if setting == "0" or sys.platform != "linux":
+        return "none"
+    tools = all(shutil.which(t) for t in ("unshare", "setpriv", "prlimit", "pivot_root", "mount"))
+    if setting == "uid":
+        return "uid" if root and tools else "none"
+    probe = _unshare(root) + ["sh", "-c", "mount -t tmpfs -o size=4k none /mnt 2>/dev/null || "
+                                          "mount -t tmpfs -o size=4k none /tmp"]
+    if tools and _command(probe):
+        return "namespaces"
+    return "uid" if root and tools else "none"
+
+
 def isolation_available() -> bool:
-    """Whether this machine lets an ordinary process create user, network and mount namespaces."""
-    if os.environ.get("AUTOGRADER_ISOLATION", "1") == "0" or shutil.which("unshare") is None:
-        return False
-    try:
-        probe = UNSHARE + ["sh", "-c", "mount -t tmpfs -o ro,size=4k none /mnt 2>/dev/null || "
-                                       "mount -t tmpfs -o ro,size=4k none /tmp"]
-        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    """Whether workers run in the namespaces sandbox (minimal tree, no network, PID namespace)."""
+    return isolation_mode() == "namespaces"
 
 
 def hidden_from_env() -> list[Path]:
@@ -47,50 +108,276 @@ def hidden_from_env() -> list[Path]:
     return [Path(p) for p in os.environ.get("AUTOGRADER_HIDE", "").split(os.pathsep) if p]
 
 
+@functools.cache
+def _mountpoint() -> Path:
+    """An empty host folder that each worker's namespace mounts its new root over (shared; empty on the host)."""
+    path = Path(tempfile.mkdtemp(prefix="autograder-root-"))
+    path.chmod(0o755)
+    atexit.register(lambda: shutil.rmtree(path, ignore_errors=True))
+    return path
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
 @dataclass
 class Sandbox:
     memory_bytes: int | None = int(os.environ.get("AUTOGRADER_MEMORY_BYTES", 8 * 2**30))
     file_bytes: int = 1 * 2**30
-    hide: list[Path] = field(default_factory=list)  # covered by an empty tmpfs inside the worker's namespace
-    isolate: bool = True                             # no network, hidden paths — when the machine allows it
+    open_files: int = 1024
+    processes: int = int(os.environ.get("AUTOGRADER_MAX_PROCESSES", 256))
+    cpu_seconds: int = int(os.environ.get("AUTOGRADER_CPU_SECONDS", 4 * 3600))
+    tmp_bytes: int = 512 * 2**20                     # the private /tmp (memory-backed) in the namespaces mode
+    hide: list[Path] = field(default_factory=list)  # what must stay unreadable in the uid mode (checked)
+    isolate: bool = True                             # confine as far as the machine allows
+    data: Path | None = REPO / "data"                # the shipped data folder (PRETRAINING_DATA), read-only
+
+    def __post_init__(self):
+        self.uid = UID_BASE + (os.getpid() * 16 + next(_uids)) % UID_SPAN  # this worker's own, when root
+        self.scratch: Path | None = None
+
+    @property
+    def mode(self) -> str:
+        return isolation_mode() if self.isolate else "none"
+
+    # -- what the worker sees -------------------------------------------------------------------
+    def _binds(self, root: Path) -> list[tuple[Path, Path]]:
+        """(host path, path inside the tree) for everything the worker needs, all read-only."""
+        binds = [(Path(sys.base_prefix).resolve(), Path(sys.base_prefix).resolve()),
+                 (Path(sys.prefix).resolve(), Path(sys.prefix).resolve()),
+                 (Path(sys.prefix), Path(sys.prefix)),  # the venv's own path, as sys.executable names it
+                 (HERE / "worker.py", INSIDE / "worker" / "worker.py"),
+                 (HERE / "codec.py", INSIDE / "worker" / "codec.py"),
+                 (HERE / "probes", INSIDE / "worker" / "probes"),
+                 (root, INSIDE / "code")]
+        if self.data is not None and self.data.is_dir():
+            binds.append((self.data.resolve(), INSIDE / "data"))
+        for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+            path = Path(entry).resolve() if entry else None
+            # The grader's extra packages, never a folder that holds the repository (solutions, checks, .git).
+            if path is not None and path.is_dir() and not REPO.is_relative_to(path):
+                binds.append((path, path))
+        gpu = sorted(Path("/dev").glob("nvidia*")) + ([Path("/dev/dri")] if Path("/dev/dri").exists() else [])
+        binds += [(p, p) for p in gpu] + ([(Path("/sys"), Path("/sys"))] if gpu else [])
+        seen, unique = set(), []
+        for host, there in binds:
+            if _exists(host) and there not in seen:
+                seen.add(there)
+                unique.append((host, there))
+        return unique
+
+    def inside(self, path: Path, root: Path) -> Path:
+        """Where a host path the worker is started with appears inside the tree."""
+        path = Path(path)
+        for host, there in ((WORKER_FILE, INSIDE / "worker" / "worker.py"), (root, INSIDE / "code")):
+            if path == host:
+                return there
+        return path
+
+    def _setup_script(self, root: Path, root_user: bool) -> str:
+        """The shell script that runs as the namespace's first process: build the tree, pivot into it, drop to
+        the unprivileged identity, run the worker as a child and wait (so the worker is never PID 1, whose
+        signals are special)."""
+        q = shlex.quote
+        new = str(_mountpoint())
+        lines = ["set -e", f"mount -t tmpfs -o size=16m,mode=755 sandbox-root {q(new)}", f"cd {q(new)}",
+                 "mkdir -p etc dev proc tmp sandbox/worker sandbox/code"]
+        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):  # merged-/usr links, or real folders
+            host = Path("/") / top
+            if host.is_symlink():
+                lines.append(f"ln -s {q(os.readlink(host))} {top}")
+            elif host.is_dir():
+                lines.append(f"mkdir -p {top} && mount --rbind -o ro /{top} {top}")
+        # The private /tmp first: a bind below /tmp (the grader's PYTHONPATH, say) must land on it, not under it.
+        lines.append(f"mount -t tmpfs -o size={self.tmp_bytes},mode=1777,nosuid,nodev sandbox-tmp tmp")
+        lines.append("mkdir -p usr && mount --rbind /usr usr && mount -o remount,ro,bind usr")
+        for host, there in self._binds(root):
+            target = q("." + str(there))
+            make = f"mkdir -p {target}" if host.is_dir() else f"mkdir -p {q('.' + str(there.parent))} && touch {target}"
+            if host.is_symlink():
+                lines.append(f"mkdir -p {q('.' + str(there.parent))} && ln -sfn {q(os.readlink(host))} {target}")
+                continue
+            lines.append(f"{make} && mount --rbind {q(str(host))} {target} && mount -o remount,ro,bind {target}")
+        for dev in ("null", "zero", "full", "random", "urandom"):
+            lines.append(f"touch dev/{dev} && mount --bind /dev/{dev} dev/{dev}")
+        lines += ["ln -s /proc/self/fd dev/fd", "mkdir -p dev/shm",
+                  f"mount -t tmpfs -o size={self.tmp_bytes},mode=1777,nosuid,nodev sandbox-shm dev/shm",
+                  "mount -t proc -o nosuid,nodev,noexec proc proc"]
+        for name in ("ld.so.cache", "localtime", "nsswitch.conf"):
+            if Path("/etc", name).is_file() and not Path("/etc", name).is_symlink():
+                lines.append(f"touch etc/{name} && mount --bind /etc/{name} etc/{name}")
+        uid = self.uid if root_user else NESTED_UID
+        lines += [f"printf 'root:x:0:0::/:/bin/sh\\nworker:x:{uid}:{uid}::/tmp:/bin/sh\\n' > etc/passwd",
+                  f"printf 'root:x:0:\\nworker:x:{uid}:\\n' > etc/group",
+                  "printf '127.0.0.1 localhost\\n' > etc/hosts",
+                  "mkdir .old && pivot_root . .old && cd / && umount -l /.old && rmdir /.old",
+                  "mount -o remount,ro,bind /", "cd /sandbox/code", "set +e"]
+        if root_user:
+            become = (f"setpriv --reuid={uid} --regid={uid} --clear-groups --no-new-privs --bounding-set=-all "
+                      f"--inh-caps=-all --")
+        else:  # a nested user namespace in which the worker is uid 65534: no capability over our mounts
+            become = (f"unshare --user --map-user={uid} --map-group={uid} -- "
+                      f"setpriv --no-new-privs --bounding-set=-all --inh-caps=-all --")
+        lines.append(f'{become} prlimit --nproc={self.processes} -- "$@"')
+        lines.append("exit $?")
+        return "\n".join(lines)
 
     def argv(self, argv: list[str], root: Path | None = None) -> list[str]:
-        """The command that runs ``argv`` inside the sandbox, started with ``root`` (the student's code) as its
-        working directory: ``root`` stays visible even inside a hidden folder."""
-        if not (self.isolate and isolation_available()):
+        """The command that runs ``argv`` inside the sandbox with ``root`` (the student's code) as the folder it
+        starts in. In the namespaces mode, host paths in ``argv`` (the worker file, ``root``) are rewritten to
+        where they are inside the tree."""
+        mode = self.mode
+        if mode == "none" or root is None:
             return argv
-        # Never hide what the worker itself needs: the grader's code and Python.
-        needed = [REPO, Path(sys.prefix).resolve()]
-        own = Path(root).resolve() if root is not None else None
-        mounts = []
-        for path in (Path(p).resolve() for p in self.hide):
-            if not path.exists() or any(n.is_relative_to(path) for n in needed):
-                continue
-            if own is not None and own.is_relative_to(path):
-                # Cover the folder, then bind the student's own copy back into it. The shell's working directory
-                # is that copy (the client starts the worker there), so "." still reaches it once it is covered —
-                # as long as mount does not turn "." back into a path name (--no-canonicalize).
-                mounts.append(f"mount -t tmpfs -o size=64k none {shlex.quote(str(path))} && "
-                              f"mkdir -p {shlex.quote(str(own))} && "
-                              f"mount --no-canonicalize --bind . {shlex.quote(str(own))}")
-            else:
-                mounts.append(f"mount -t tmpfs -o ro,size=4k none {shlex.quote(str(path))}")
-        mounts = "".join(m + " && " for m in mounts)
-        return UNSHARE + ["sh", "-c", mounts + 'exec "$@"', "sandbox", *argv]
+        root = Path(root).resolve()
+        if mode == "uid":
+            return ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--no-new-privs",
+                    "--bounding-set=-all", "--inh-caps=-all", "--", "prlimit", f"--nproc={self.processes}", "--",
+                    *argv]
+        argv = [str(self.inside(Path(a), root)) if a.startswith("/") else a for a in argv]
+        script = self._setup_script(root, os.geteuid() == 0)
+        return _unshare(os.geteuid() == 0) + ["sh", "-c", script, "sandbox", *argv]
+
+    def environ(self, root: Path | None = None) -> dict[str, str]:
+        """The worker's whole environment: an allow-list of the grader's, plus what the worker needs."""
+        env = {k: os.environ[k] for k in ENV_ALLOWED if k in os.environ}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        if self.mode == "namespaces":
+            tmp = "/tmp"  # the tree's own tmpfs, gone with the namespace
+        else:
+            self.scratch = self.scratch or self._make_scratch()
+            tmp = str(self.scratch)
+        env.update({"HOME": tmp, "TMPDIR": tmp, "HF_HUB_OFFLINE": "1", "PYTHONHASHSEED": "0",
+                    "PYTHONDONTWRITEBYTECODE": "1", "USER": "worker", "LOGNAME": "worker",
+                    "AUTOGRADER_PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+        if self.data is not None:
+            env["PRETRAINING_DATA"] = str(INSIDE / "data") if self.mode == "namespaces" else str(self.data)
+        return env
+
+    def _make_scratch(self) -> Path:
+        path = Path(tempfile.mkdtemp(prefix="autograder-scratch-"))
+        weakref.finalize(self, shutil.rmtree, path, ignore_errors=True)  # also when nobody calls cleanup()
+        if self.mode == "uid":
+            os.chown(path, self.uid, self.uid)
+        return path
+
+    def prepare(self, root: Path) -> None:
+        """Before a start, as root: the worker's own uid must be able to read its own copy (and, in the uid mode,
+        reach it: its parent folders become traversable, not listable)."""
+        if self.mode == "none" or os.geteuid() != 0:
+            return
+        root = Path(root).resolve()
+        if self.mode == "uid":
+            for parent in root.parents:
+                if parent != Path("/"):
+                    _add_mode(parent, 0o001)
+        for path in [root, *root.rglob("*")]:
+            if not path.is_symlink():
+                _add_mode(path, 0o005 if path.is_dir() else 0o004)
 
     def limits(self) -> None:
-        """Runs in the child before it starts: cap address space (CPU only), file size and core dumps."""
+        """Runs in the child before it starts: cap address space (CPU only), file size, core dumps, open files
+        and CPU time (processes: ``prlimit`` inside the sandbox, after the switch of identity)."""
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_bytes, self.file_bytes))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
+        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds))
         # CUDA reserves huge virtual address ranges, so an address-space cap only works without a GPU.
         gpu = os.path.exists("/dev/nvidiactl") and not os.environ.get("PRETRAINING_DEVICE", "").startswith("cpu")
         if self.memory_bytes and not gpu:
             resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
 
+    # -- the end ----------------------------------------------------------------------------------
+    def reap(self, proc: subprocess.Popen, init_pid: int | None) -> None:
+        """Kill the worker and every process it started; return once they are all gone."""
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+        if self.mode == "namespaces" and init_pid:
+            # The namespace's first process dies with `unshare` (--kill-child); the kernel then kills the rest,
+            # and that process is only gone (or a zombie) once they all are.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and _alive(init_pid):
+                time.sleep(0.01)
+        elif self.mode == "uid":
+            for _ in range(5):  # every process of this worker's own uid, fork bombs included
+                subprocess.run(["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--",
+                                "sh", "-c", "kill -9 -1"], capture_output=True)
+                if not _uid_has_processes(self.uid):
+                    break
+
+    def cleanup(self) -> None:
+        """Remove the private scratch folder (after :meth:`reap`)."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+    def exposed(self) -> list[Path]:
+        """In the uid mode: hidden paths that the worker's uid could still read (a set-up mistake)."""
+        if self.mode != "uid":
+            return []
+        return [p for p in self.hide if Path(p).exists() and _readable_by_others(Path(p))]
+
     def describe(self) -> str:
+        mode = self.mode
+        if mode == "namespaces":
+            return ("sandbox: minimal read-only tree, unprivileged, no network, own PID namespace, resource "
+                    "limits")
+        if mode == "uid":
+            exposed = self.exposed()
+            return ("sandbox: unprivileged uid, resource limits; NO namespaces (this machine refuses them)"
+                    + (f"; WARNING readable by the worker: {', '.join(map(str, exposed))}" if exposed else ""))
         if not self.isolate:
             return "sandbox: separate process with resource limits (isolation not requested)"
-        if not isolation_available():
-            return ("sandbox: separate process with resource limits; NO network or file isolation (this machine "
-                    "does not allow user namespaces, or AUTOGRADER_ISOLATION=0)")
-        return "sandbox: separate process, resource limits, no network, grader files hidden"
+        return ("sandbox: separate process with resource limits; NO network or file isolation (this machine "
+                "does not allow namespaces, or AUTOGRADER_ISOLATION=0)")
+
+
+WORKER_FILE = HERE / "worker.py"
+
+
+def _add_mode(path: Path, bits: int) -> None:
+    mode = path.stat().st_mode
+    if mode & bits != bits:
+        path.chmod(mode | bits)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def init_pid_of(pid: int) -> int | None:
+    """The first child of ``pid`` (unshare's: the namespace's first process), on the host's PID numbering."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(children[0]) if children else None
+    except (OSError, ValueError):
+        return None
+
+
+def _uid_has_processes(uid: int) -> bool:
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("Uid:"):
+                    if int(line.split()[1]) == uid:
+                        return True
+                    break
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+def _readable_by_others(path: Path) -> bool:
+    """Whether a process of another uid (no group) could open this file or list this folder."""
+    for parent in reversed(path.resolve().parents):
+        if not parent.stat().st_mode & 0o001:
+            return False
+    return bool(path.stat().st_mode & 0o004)

@@ -4,9 +4,10 @@ Started by :mod:`autograder.client` as ``python -I worker.py SUBMISSION_ROOT``. 
 line on stdin, runs it, and writes one reply per line on a private copy of its original stdout; the
 student's own prints go to stderr. Requests and replies are plain data (``codec.py``).
 
-    request: {"op": "call", "target": "pretraining.autoencoder:reconstruction_loss" | "probe:NAME:FUNC",
+    request: {"op": "call", "id": int, "target": "pretraining.autoencoder:reconstruction_loss" | "probe:NAME:FUNC",
               "args": [...], "kwargs": {...}, "seed": int}
-    reply:   {"ok": true, "value": ...}  or  {"ok": false, "error": {"kind", "type", "message", "where"}}
+    reply:   {"ok": true, "id": int, "value": ...}  or  {"ok": false, "id": int, "error": {"kind", "type", "message",
+             "where"}}   (``id`` echoes the request's)
 
 ``kind`` is ``not_implemented`` (an untouched stub), ``import`` (the module would not import) or
 ``exception``. The worker decides nothing about passing: the grader compares the values.
@@ -156,11 +157,12 @@ def serve(root: Path, channel_in, channel_out) -> None:
             reply = {"ok": True, "value": _from_student(value)}
         except BaseException as exc:  # noqa: BLE001 — SystemExit and KeyboardInterrupt from student code too
             reply = {"ok": False, "error": _error(exc, root)}
+        reply["id"] = request.get("id")  # which request this answers (the client refuses any other)
         try:
             data = codec.dumps(reply)
         except (TypeError, ValueError) as exc:
-            data = codec.dumps({"ok": False, "error": {"kind": "exception", "type": "TypeError",
-                                                       "message": str(exc), "where": ""}})
+            data = codec.dumps({"ok": False, "id": request.get("id"), "error": {
+                "kind": "exception", "type": "TypeError", "message": str(exc), "where": ""}})
         channel_out.write(data)
         channel_out.flush()
 
@@ -179,6 +181,12 @@ def main() -> None:
     for entry in reversed(os.environ.get("AUTOGRADER_PYTHONPATH", "").split(os.pathsep)):
         if entry:
             sys.path.insert(0, entry)
+    # What the worker itself needs is imported before the student's folder joins sys.path, so no student file
+    # (a planted torch.py, numpy.py, …) runs before the worker says it is ready: a worker that dies while
+    # starting is the machine's fault, and the client starts it once more.
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+
     sys.path.insert(0, str(root))
     os.chdir(root)
     serve(root, channel_in, channel_out)

@@ -15,3 +15,11 @@ export PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu  # torch==2.13.0
 PYTHON=python3.11 bash scripts/env.sh
 HF_HUB_OFFLINE=1 PRETRAINING_DEVICE=cpu .venv/bin/python -m autograder grade solutions --out /tmp/reference-run \
   --reference-cache reference-cache
+# Gradescope's containers run as root and refuse namespaces, so workers run in the sandbox's uid mode: as an
+# unprivileged uid of their own, reading only what "other" may read (docs/SECURITY.md). What a worker must
+# read (the Python, the packages, the worker's own code, the data) stays world-readable; the answers become
+# readable by root only: the solutions, the hidden checks and the reference values computed above.
+chmod -R go-rwx solutions autograder/checks/hidden reference-cache
+rm -rf .git
+chmod -R go+rX .venv autograder/worker.py autograder/codec.py autograder/probes data
+chmod go+x . ..
