@@ -57,6 +57,10 @@ MUTANTS = {
         "random_masking", {M: (RESTORE, "ids_restore = ids_shuffle")}, catches=("random_masking",)),
     "noise from the global random state": Mutant(
         "random_masking", {M: (NOISE, NOISE.replace("generator=generator, ", ""))}, catches=("random_masking",)),
+    "a generator of its own, seeded from the one given": Mutant(
+        "random_masking", {M: (NOISE, "noise = torch.rand(B, N, generator=torch.Generator().manual_seed("
+                                      "generator.initial_seed()), device=x.device)")},
+        catches=("random_masking",)),
     "N_keep = int(N · (1 − ratio))": Mutant(
         "random_masking", {M: ("    keep = num_visible(N, mask_ratio)\n", "    keep = int(N * (1 - mask_ratio))\n")},
         catches=("random_masking",)),

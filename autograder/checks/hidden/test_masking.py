@@ -37,7 +37,7 @@ def test_bert_mask_rows_independent_other_sizes(student, rng):
 
 @pytest.mark.check(points=2, timeout=60)
 def test_bert_mask_other_probabilities_and_vocabulary(student, rng):
-    """masking.bert_mask: select_prob 0.6, mask_prob 0.2, random_prob 0.7, mask_token_id 4; every id of a 9-id vocabulary drawn alike"""
+    """masking.bert_mask: select_prob 0.6, mask_prob 0.2, random_prob 0.7, mask_token_id 4, a vocabulary of 9 ids"""
     vocab = 9
     ids = token_batch(rng, 200, 50, vocab, pad_from=rng.integers(20, 50, size=200), low=5)
     flagged = np.zeros(ids.shape, dtype=bool)

@@ -18,7 +18,7 @@ def close(a, b, rtol=1e-5) -> bool:
 
 @pytest.mark.check(points=3, timeout=30)
 def test_reconstruction_loss_values(student, reference, rng):
-    """autoencoder.reconstruction_loss: mean and per-example sums, flat inputs and (C, H, W) images; gradient w.r.t. x_hat"""
+    """autoencoder.reconstruction_loss: mean and per-example sums, flat and (C, H, W) inputs; gradient w.r.t. x_hat"""
     for shape, reduction, dtype in (((16, 64), "mean", "float32"), ((5, 3, 5, 7), "none", "float64"),
                                     ((1, 10), "none", "float32"), ((4, 2, 3, 3), "mean", "float32")):
         x = tensor(rng.random(shape), dtype)
@@ -49,12 +49,14 @@ def check_module(student, reference, cls, init, kwargs, shapes, what, w, x, g):
 @pytest.mark.check(points=2, timeout=30)
 def test_encoder_shapes_and_values(student, reference, rng):
     """autoencoder.Encoder: parameter shapes, r and gradients for given weights on flat inputs and (C, H, W) images"""
-    for (d, latent, hidden), x_shape in (((64, 8, 32), (10, 64)), ((105, 6, 9), (4, 3, 5, 7)), ((16, 3, 5), (1, 1, 4, 4))):
+    for (d, latent, hidden), x_shape in (((64, 8, 32), (10, 64)), ((105, 6, 9), (4, 3, 5, 7)),
+                                         ((16, 3, 5), (1, 1, 4, 4))):
         w = weights(rng, [(hidden, d), (hidden,), (latent, hidden), (latent,)])
         x = tensor(rng.random(x_shape), "float32")
         g = tensor(rng.standard_normal((x_shape[0], latent)), "float32")
         check_module(student, reference, "autoencoder.Encoder", (d, latent), {"hidden_dim": hidden},
-                     "W₁ (H, D), b₁ (H,), W₂ (L, H), b₂ (L,)", f"Encoder({d}, {latent}, hidden_dim={hidden})", w, x, g)
+                     "W₁ (H, D), b₁ (H,), W₂ (L, H), b₂ (L,)", f"Encoder({d}, {latent}, hidden_dim={hidden})",
+                     w, x, g)
 
 
 @pytest.mark.check(points=2, timeout=30)
@@ -65,7 +67,8 @@ def test_decoder_shapes_and_values(student, reference, rng):
         r = tensor(rng.standard_normal((batch, latent)), "float32")
         g = tensor(rng.standard_normal((batch, d)), "float32")
         check_module(student, reference, "autoencoder.Decoder", (latent, d), {"hidden_dim": hidden},
-                     "W₁ (H, L), b₁ (H,), W₂ (D, H), b₂ (D,)", f"Decoder({latent}, {d}, hidden_dim={hidden})", w, r, g)
+                     "W₁ (H, L), b₁ (H,), W₂ (D, H), b₂ (D,)", f"Decoder({latent}, {d}, hidden_dim={hidden})",
+                     w, r, g)
 
 
 @pytest.mark.check(points=2, timeout=30)
@@ -173,7 +176,7 @@ def test_few_shot_linear_probe_logits(student, reference, rng):
 
 @pytest.mark.check(points=3, timeout=60)
 def test_few_shot_fit_linear_probe_keeps_encoder_frozen(student, rng):
-    """few_shot.fit_linear_probe: fitting a LinearProbe changes the head and nothing in the encoder (parameters, buffers)"""
+    """few_shot.fit_linear_probe: fitting a LinearProbe changes its head and nothing in the encoder"""
     x = tensor(rng.random((30, 64)), "float32")
     y = tensor(np.repeat(np.arange(3), 10), "int64")
     got = student.call("probe:autoencoder:recipe_keeps_encoder_frozen", 12, 16, x, y, 20)
@@ -200,7 +203,7 @@ def test_few_shot_fit_linear_probe_accuracy(student, reference):
 
 @pytest.mark.check(points=2, timeout=60)
 def test_few_shot_fit_linear_probe_loss_curve(student, reference, rng):
-    """few_shot.fit_linear_probe: full-batch Adam on the cross-entropy with the given steps and lr; loss curve and final head"""
+    """few_shot.fit_linear_probe: full-batch Adam on the cross-entropy, given steps and lr; loss curve, final head"""
     w, b = weights(rng, [(5, 64), (5,)], scale=0.1)
     x = tensor(rng.random((25, 64)), "float32")
     y = tensor(np.repeat(np.arange(5), 5), "int64")

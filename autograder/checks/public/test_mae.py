@@ -28,7 +28,8 @@ def check_mask_and_restore(mask, ids_restore, batch: int, n: int, keep: int, nam
     sends the visible patches to the first ``keep`` places of the shuffled order. Returns them as arrays."""
     for what, got in (("mask", mask), ("ids_restore", ids_restore)):
         assert_true(hasattr(got, "shape") and got.kind == "tensor", f"{name}: {what} should be a torch tensor")
-        assert_true(got.shape == (batch, n), f"{name}: {what} has the wrong shape: expected {(batch, n)}, got {got.shape}")
+        assert_true(got.shape == (batch, n),
+                    f"{name}: {what} has the wrong shape: expected {(batch, n)}, got {got.shape}")
     assert_true(ids_restore.dtype == "int64", f"{name}: ids_restore should be int64 (it indexes with gather), got "
                 f"{ids_restore.dtype}")
     m, r = mask.values.astype(np.float64), ids_restore.values
@@ -113,8 +114,9 @@ def test_random_masking_reproducible(student, rng):
     first, again, other, next_call = student.call("probe:mae:random_masking_replays", x, 0.5, 7)
     assert_equal(again, first, name="random_masking with a generator seeded alike (the global torch seed changed "
                                     "in between; draw the noise from `generator`)")
-    for what, out in (("for generators with different seeds", other), ("for two calls on the same generator", next_call)):
-        assert_true(not np.array_equal(out["mask"].values, first["mask"].values),
+    for what, (a, b) in (("for generators with different seeds", (other, first)),
+                         ("for two calls on the same generator", (next_call, other))):
+        assert_true(not np.array_equal(a["mask"].values, b["mask"].values),
                     f"random_masking gave the same mask {what}: draw new noise from `generator` on every call")
 
 
@@ -168,7 +170,7 @@ def check_encoder(student, config, images: np.ndarray, ratio: float, seed: int, 
 
 @pytest.mark.check(points=3, timeout=60)
 def test_forward_encoder_encodes_the_visible_patches(student, rng):
-    """MaskedAutoencoder.forward_encoder: the encoder on the embedded visible patches only, (B, N_keep, D), for several ratios"""
+    """MaskedAutoencoder.forward_encoder: the encoder on the embedded visible patches only, (B, N_keep, D)"""
     for i, (config, shape, ratio) in enumerate(((CONFIG, (4, 1, 8, 8), 0.75), (CONFIG, (1, 1, 8, 8), 0.5),
                                                 (COLOUR, (2, 3, 12, 12), 0.6))):
         images = rng.random(shape).astype("float32")

@@ -191,7 +191,7 @@ def protected_of(ids, flagged=None):
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bert_mask_labels_and_inputs(student, rng):
-    """masking.bert_mask: labels = original ids at chosen positions, -100 elsewhere; nothing else changes, input_ids included"""
+    """masking.bert_mask: labels = original ids at chosen positions, -100 elsewhere; nothing else changes"""
     vocab = 50
     for i, ids in enumerate(layouts(rng, vocab)):
         out = student.call("probe:masking:bert_mask", tensor(ids), i, vocab_size=vocab, select_prob=0.5, **MASK_ARGS)
@@ -240,7 +240,7 @@ def test_bert_mask_rows_are_independent(student, rng):
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bert_mask_uses_its_probabilities(student, rng):
-    """masking.bert_mask: select_prob, mask_prob, random_prob, mask_token_id honoured (40% / 50% / 30%, id 4); random ids uniform over the vocabulary"""
+    """masking.bert_mask: select_prob, mask_prob, random_prob and mask_token_id honoured; random ids uniform over 0 … V − 1"""
     vocab = 12  # small, so that every id's count can be checked
     ids = token_batch(rng, 300, 64, vocab, low=5)
     out = student.call("probe:masking:bert_mask", tensor(ids), 14, vocab_size=vocab, select_prob=0.4,
@@ -314,7 +314,7 @@ SPAN_ARGS = dict(mask_token_id=MASK_ID, special_ids=SPECIAL)
 
 @pytest.mark.check(points=2, timeout=30)
 def test_span_mask_labels_and_inputs(student, rng):
-    """masking.span_mask: labels = original ids in the spans, -100 elsewhere; specials never in a span; input_ids unchanged; reproducible"""
+    """masking.span_mask: labels = original ids in the spans, -100 elsewhere; specials never in a span; reproducible"""
     vocab = 50
     for i, ids in enumerate(layouts(rng, vocab)):
         flagged = np.zeros(ids.shape, dtype=bool)
@@ -339,7 +339,7 @@ def test_span_mask_rate_and_split(student, rng):
 
 @pytest.mark.check(points=2, timeout=30)
 def test_span_mask_spans(student, rng):
-    """masking.span_mask: spans of geometric length (mean mean_span), cut at special tokens; mask_rate, mean_span honoured"""
+    """masking.span_mask: geometric span lengths (mean mean_span), cut at special tokens; mask_rate, mean_span honoured"""
     vocab = 100
     ids = token_batch(rng, 300, 40, vocab)
     ids[:, 20] = SEP  # two segments per row: no span may cross the middle [SEP]
@@ -381,15 +381,15 @@ def test_masked_cross_entropy_value(student, reference, rng):
 
 @pytest.mark.check(points=2, timeout=60)
 def test_mlm_loss_follows_the_recipe(student, rng):
-    """masking.mlm_loss: bert_mask (with every keyword passed on), the model on the masked inputs, masked_cross_entropy"""
+    """masking.mlm_loss: bert_mask (every keyword passed on), the model on the masked inputs, masked_cross_entropy"""
     for i, (batch, length, vocab) in enumerate(((4, 16, 40), (2, 11, 25))):
         ids = token_batch(rng, batch, length, vocab)
         flagged = np.zeros(ids.shape, dtype=bool)
         flagged[:, 1] = True
         out = student.call("probe:masking:mlm_loss", tensor(ids), 3 + i, i, vocab_size=vocab, select_prob=0.4,
                            special_mask=tensor(flagged), **MASK_ARGS)
-        name = (f"mlm_loss(model, input_ids {ids.shape}, generator, select_prob=0.4, special_mask=…) compared with the "
-                "cross-entropy of the model's logits on bert_mask's inputs, at bert_mask's labels (same seed)")
+        name = (f"mlm_loss(model, input_ids {ids.shape}, generator, select_prob=0.4, special_mask=…) compared with "
+                "the cross-entropy of the model's logits on bert_mask's inputs, at bert_mask's labels (same seed)")
         assert_close(out["got"], out["expected"], name=name, rtol=1e-5, check_dtype=False)
         assert_true(out["grads"] is not None, f"{name}: the loss carries no gradient; the model must learn from it")
         assert_close(out["grads"], out["expected_grads"], name=f"the gradients of {name}", rtol=1e-4, atol=1e-6)
