@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,31 +23,7 @@ if os.environ.get("BENCH_THREADS"):  # e.g. BENCH_THREADS=1 on a shared CPU, whe
     torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def interleaved_medians(fns: dict, device: torch.device, repeats: int = 5, warmup: int = 1) -> dict:
-    """Time every function of ``fns`` once per round, round after round, so that a slower stretch of a shared
-    machine hits them all alike: per name, the median and every time, in seconds."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    synchronize(device)
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: {"median_s": statistics.median(t), "times_s": [round(x, 5) for x in t]} for name, t in times.items()}
-
-
-def median_seconds(fn, device: torch.device, repeats: int = 5, warmup: int = 1) -> dict:
-    """Run ``fn`` warmup + repeats times; the median and every time, in seconds."""
-    return interleaved_medians({"fn": fn}, device, repeats, warmup)["fn"]
+from pretraining.timing import interleaved_medians, median_seconds, synchronize  # noqa: E402  (one copy)
 
 
 def environment(device: torch.device) -> dict:

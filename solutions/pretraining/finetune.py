@@ -118,11 +118,13 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
 
 
 def finetune(model: Classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-             steps: int, lr: float, batch_size: int = 16, seed: int = 0, progress: bool | None = None) -> list[float]:
+             steps: int, lr: float, batch_size: int = 16, seed: int = 0, progress: bool | None = None,
+             optimizer: torch.optim.Optimizer | None = None) -> list[float]:
     """Train ``model``'s trainable parameters with cross-entropy on (input_ids, attention_mask, labels).
 
     One loop for every mode: the mode only decides which parameters require a gradient. Batches of
-    ``batch_size`` examples are drawn with a seeded generator. Returns the loss of every step.
+    ``batch_size`` examples are drawn with a seeded generator. Pass the same ``optimizer`` to continue
+    training in several calls (e.g. to check a validation split in between). Returns the loss of every step.
     """
     generator = torch.Generator().manual_seed(seed)
 
@@ -134,7 +136,7 @@ def finetune(model: Classifier, input_ids: torch.Tensor, attention_mask: torch.T
         ids, mask, y = batch
         return F.cross_entropy(model(ids, mask), y)
 
-    return train(model, loss, batch, steps=steps, lr=lr, progress=progress, desc="fine-tuning")
+    return train(model, loss, batch, steps=steps, lr=lr, optimizer=optimizer, progress=progress, desc="fine-tuning")
 
 
 @torch.no_grad()
@@ -148,3 +150,43 @@ def accuracy(model: Classifier, input_ids: torch.Tensor, attention_mask: torch.T
         logits = model(input_ids[i:i + batch_size].to(device), attention_mask[i:i + batch_size].to(device))
         correct += (logits.argmax(-1).cpu() == labels[i:i + batch_size]).sum().item()
     return correct / len(labels)
+
+
+@torch.no_grad()
+def pooled_features(backbone: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, pooling: str,
+                    batch_size: int = 64) -> torch.Tensor:
+    """(N, D) frozen features: the backbone's last hidden states pooled with :func:`pool`, on the CPU in fp32.
+    What a "head only" baseline sees (fit it with ``pretraining.evaluation.linear_probe``)."""
+    was_training = backbone.training
+    backbone.eval()
+    device = next(backbone.parameters()).device
+    out = []
+    for i in range(0, len(input_ids), batch_size):
+        ids, mask = input_ids[i:i + batch_size].to(device), attention_mask[i:i + batch_size].to(device)
+        out.append(pool(backbone(input_ids=ids, attention_mask=mask).last_hidden_state, mask, pooling).float().cpu())
+    backbone.train(was_training)
+    return torch.cat(out)
+
+
+def finetune_with_validation(model: Classifier, train_data: tuple, val_data: tuple, steps: int, checks: int, lr: float,
+                             batch_size: int = 16, seed: int = 0) -> float:
+    """Fine-tune for ``steps`` AdamW steps and keep the state of the best validation accuracy, checked every
+    ``steps // checks`` steps: the training length is a hyper-parameter chosen on validation, never on test.
+
+    ``train_data`` and ``val_data`` are (input_ids, attention_mask, labels). Returns the best validation accuracy;
+    ``model`` is left holding the trainable parameters that reached it.
+    """
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
+    best_acc, best_state = -1.0, None
+    for check in range(checks):
+        finetune(model, *train_data, steps=steps // checks, lr=lr, batch_size=batch_size, seed=1000 * seed + check,
+                 progress=False, optimizer=optimizer)
+        acc = accuracy(model, *val_data)
+        if acc > best_acc:
+            best_acc = acc
+            best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n in best_state:
+                p.copy_(best_state[n])
+    return best_acc

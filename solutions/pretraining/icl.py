@@ -128,3 +128,58 @@ def generate_answers(model, tokenizer, prompts: list[str], max_new_tokens: int, 
     answers = [tokenizer.decode(row[T:].tolist(), skip_special_tokens=True) for row in out.cpu()]
     return [a.split(stop)[0] if stop else a for a in answers]
     ### END SOLUTION
+
+
+@torch.no_grad()
+def score_after_prefix(model, tokenizer, prefix: str, queries: list[str], candidates: list[str],
+                       batch_size: int = 64) -> torch.Tensor:
+    """:func:`score_candidates` for prompts that all start with the same ``prefix`` (the instruction and the k
+    examples), computed once: the prefix's keys and values are cached (section 3) and every
+    (query, candidate) row attends to them, so a long k-shot prefix costs one forward pass, not N·C.
+
+    Equals ``score_candidates(model, tokenizer, [prefix + q for q in queries], candidates)`` up to float
+    round-off: each prompt ``prefix + query`` is tokenized as a whole (a tokenizer may merge characters across
+    the boundary, e.g. "\\n\\n" + "Article"), and the cached part is the token prefix all prompts share.
+    Given, not graded.
+
+    Returns:
+        (N, C) float tensor on the CPU: log p(candidate | prefix + query), summed over the candidate's tokens.
+    """
+    import copy
+
+    device = next(model.parameters()).device
+    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    prompts, candidate_ids = [encode(prefix + q) for q in queries], [encode(c) for c in candidates]
+    P = min(len(ids) for ids in prompts) - 1  # every row keeps at least one token of its own
+    while P > 0 and any(ids[:P] != prompts[0][:P] for ids in prompts):
+        P -= 1
+    if P <= 0:
+        return score_candidates(model, tokenizer, [prefix + q for q in queries], candidates)
+    prefix_ids = prompts[0][:P]
+    body = model.base_model
+    out = body(input_ids=torch.tensor([prefix_ids], device=device), use_cache=True)
+    prefix_cache, prefix_last = out.cache, out.last_hidden_state[0, -1]  # the last state predicts the query's first token
+    rows = [(ids[P:], c) for ids in prompts for c in candidate_ids]
+    totals = []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start:start + batch_size]
+        T = max(len(q) + len(c) for q, c in chunk)
+        ids = torch.full((len(chunk), T), tokenizer.pad_token_id or 0, dtype=torch.long)
+        mask = torch.zeros((len(chunk), P + T), dtype=torch.long)
+        mask[:, :P] = 1
+        for i, (q, c) in enumerate(chunk):
+            ids[i, :len(q) + len(c)] = torch.tensor(q + c)
+            mask[i, P:P + len(q) + len(c)] = 1
+        cache = copy.deepcopy(prefix_cache)
+        cache.batch_repeat_interleave(len(chunk))
+        positions = torch.arange(P, P + T).expand(len(chunk), T)
+        hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                      cache=cache, use_cache=True).last_hidden_state  # (b, T, D)
+        # the state before token j of the row: the prefix's last state for j = 0, else the row's state j - 1
+        hidden = torch.cat([prefix_last.expand(len(chunk), 1, -1), hidden[:, :-1]], dim=1)  # (b, T, D)
+        where = [(i, len(q) + j) for i, (q, c) in enumerate(chunk) for j in range(len(c))]
+        r, t = (torch.tensor(x) for x in zip(*where))
+        logits = model.get_output_embeddings()(hidden[r.to(device), t.to(device)]).float().cpu()  # (M, V)
+        log_p = logits.log_softmax(-1).gather(1, ids[r, t][:, None]).squeeze(1)
+        totals.append(torch.zeros(len(chunk)).index_add_(0, r, log_p))
+    return torch.cat(totals).reshape(len(queries), len(candidates))

@@ -124,3 +124,25 @@ def make_training_sequence(task: Task, n_pairs: int, rng: np.random.Generator) -
     for x in rng.choice(pool, size=n_pairs):
         tokens += [input_token(int(x)), label_token(task.label(int(x)))]
     return tokens
+
+
+def bayes_optimal_accuracy(k: int) -> float:
+    """The best accuracy any learner can reach on a held-out task after k examples of k *distinct* inputs, the
+    query being one of the other 64 − k inputs (the draw of notebook 05's ``icl_prompts``).
+
+    If an example of the query's group was shown, its label is the answer; otherwise the answer is one of the
+    16 − g labels not shown (g = number of groups shown), all equally likely. Exact: a sum over the numbers
+    (c_0, …, c_3) of examples per group, which follow the multivariate hypergeometric distribution.
+    """
+    from itertools import product
+    from math import comb
+
+    per_group = N_INPUTS // N_GROUPS
+    total = 0.0
+    for counts in product(range(min(k, per_group) + 1), repeat=N_GROUPS):
+        if sum(counts) != k:
+            continue
+        p = np.prod([comb(per_group, c) for c in counts]) / comb(N_INPUTS, k)
+        g = sum(c > 0 for c in counts)
+        total += p * sum((per_group - c) / (N_INPUTS - k) * (1.0 if c else 1.0 / (N_LABELS - g)) for c in counts)
+    return float(total)
