@@ -2,6 +2,7 @@
 
 One module per idea of the lecture, in lecture order:
 
+- section 0, contrastive recap:      ``contrastive`` (SimCLR: augmentations, NT-Xent, projection head)
 - section 1, autoencoders:           ``autoencoder``, ``bottlenecks``, ``few_shot``
 - section 2, masked autoencoders:    ``masking`` (BERT), ``mae``
 - section 3, autoregressive models:  ``autoregressive``, ``sampling``, ``kv_cache``
