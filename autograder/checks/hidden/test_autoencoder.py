@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_true, tensor
+from autograder.checks.public.test_autoencoder import student  # noqa: F401 (the fixture: errors say "your code")
 
 
 def weights(rng, shapes, scale=0.5, dtype="float32"):

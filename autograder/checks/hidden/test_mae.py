@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_equal, assert_true, tensor
+from autograder.checks.public.test_autoencoder import student  # noqa: F401 (the fixture: errors say "your code")
 from autograder.checks.public.test_mae import (COLOUR, CONFIG, check_encoder, check_random_masking, decoder_inputs,
                                                expected_visible, loss_inputs)
 from autograder.checks.stats import binomial_slack

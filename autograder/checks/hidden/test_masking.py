@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_true, tensor
+from autograder.checks.public.test_autoencoder import student  # noqa: F401 (the fixture: errors say "your code")
 from autograder.checks.public.test_masking import (IGNORE, MASK_ARGS, PAD, SEP, SPAN_ARGS, check_replacement_ids,
                                                    check_replays, check_row_counts, check_spans, check_split,
                                                    labels_for, masking_summary, protected_of, token_batch,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import assert_close, assert_equal, assert_true, tensor
+from autograder.checks.public.test_autoencoder import student  # noqa: F401 (the fixture: errors say "your code")
 
 # A tiny model: 8×8 images, 2×2 patches → N = 16 patches of P = 4 values; widths 16 (encoder), 8 (decoder).
 CONFIG = dict(image_size=8, patch_size=2, channels=1, dim=16, depth=2, heads=2, decoder_dim=8, decoder_depth=1,
