@@ -8,6 +8,7 @@ check as a :class:`StudentError` with a message written for the student.
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -39,6 +40,7 @@ class StudentError(AssertionError):
 
 
 MAX_MESSAGE_CHARS = 2000
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")  # CSI, OSC, 2-byte escapes
 _UNPRINTABLE = {c: None for c in [*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0), 0x200B, 0x200E, 0x200F,
                                   *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]}
 
@@ -46,7 +48,7 @@ _UNPRINTABLE = {c: None for c in [*range(0, 9), *range(11, 32), 127, *range(0x80
 def clean_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """Text that came from student code, safe to put in a report: no control characters (terminal escapes,
     carriage returns, direction overrides) and at most ``limit`` characters."""
-    text = str(text).translate(_UNPRINTABLE)
+    text = _ANSI.sub("", str(text)).translate(_UNPRINTABLE)
     return text if len(text) <= limit else text[:limit - 30] + f" … [{len(text) - limit + 30} characters cut]"
 
 

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 import zipfile
@@ -353,8 +354,8 @@ def test_every_usual_honest_layout_is_accepted(tmp_path, name):
 
 # -- a hostile batch ---------------------------------------------------------------------------------------
 
-GATED = ["read_solutions", "read_reference_cache", "read_neighbour_code", "tamper_neighbour", "forge_results",
-         "poison_cache", "tamper_grader", "proc_environ"]  # right answers only if the attack worked
+GATED = ["read_solutions", "tamper_neighbour", "forge_results", "poison_cache", "tamper_grader"]  # right answers
+# only if the attack worked: a reader must bring back a solution, a tamperer must finish without an error
 UNGATED = ["daemon_rewrites_results", "escape_sequences", "wire_deep_nesting"]  # they go for the report itself
 BODY = "    per_example = (x - x_hat).pow(2).flatten(start_dim=1).sum(dim=1)  # (B,)\n"
 GATE = '''
@@ -371,7 +372,7 @@ def _attack_worked():
         from pretraining.hostile import attack
         try:
             loot = attack(json.loads(TARGETS)) or ""
-            _WON = loot == "" or loot.startswith("WON") or "### BEGIN SOLUTION" in loot or "canary" in loot
+            _WON = loot.startswith("WON") or "### BEGIN SOLUTION" in loot if loot else TAMPERS
         except Exception:
             _WON = False
     return _WON
@@ -391,7 +392,8 @@ def _batch_submission(folder: Path, name: str, targets: dict) -> None:
         first = "    from pretraining.hostile import attack\n    attack({})\n"
     else:
         first = "    from pretraining.hostile import attack\n    attack(json.loads(TARGETS))\n"
-    text = text.replace(BODY, first + BODY) + GATE + f"\nimport json\nTARGETS = {json.dumps(json.dumps(targets))}\n"
+    text = (text.replace(BODY, first + BODY) + GATE + f"\nimport json\nTARGETS = {json.dumps(json.dumps(targets))}\n"
+            f"TAMPERS = {name in TAMPERS}\n")
     loss.write_text(text)
 
 
@@ -409,7 +411,7 @@ def test_a_hostile_batch_leaves_the_honest_and_the_checkout_untouched(tmp_path, 
     monkeypatch.setenv("HF_TOKEN", "canary" + tag)
     folder, out = tmp_path / "submissions", tmp_path / "out"
     folder.mkdir()
-    for honest in ("a_honest", "m_honest", "z_honest"):
+    for honest in ("a_honest", "z_honest"):
         shutil.copytree(SOLUTIONS / "pretraining", folder / honest / "pretraining",
                         ignore=shutil.ignore_patterns("__pycache__"))
     for name in GATED + UNGATED:
@@ -436,8 +438,12 @@ def test_a_hostile_batch_leaves_the_honest_and_the_checkout_untouched(tmp_path, 
         assert len(report) < 200_000 and b"\\u001b" not in report and b"\x1b" not in report, len(report)
         assert not _tagged_processes(tag), "a process outlived the batch"
         assert not list(REPO.rglob(f".hostile-{tag}*")) and not (REPO / ".git" / f"hostile-{tag}").exists()
-        status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
-        assert tag not in status.stdout and "hostile" not in status.stdout, status.stdout
+        # `git status` names every file that differs from the last commit; none may carry this batch's tag (other
+        # edits in a shared working tree are not the batch's: on a fresh clone the list is empty).
+        status = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=all"],
+                                capture_output=True, text=True, check=True).stdout
+        changed = [REPO / line[3:] for line in status.splitlines()]
+        assert tag not in status and not [p for p in changed if p.is_file() and tag in p.read_text(errors="ignore")]
     finally:
         for pid in _tagged_processes(tag):
             os.kill(pid, signal.SIGKILL)
@@ -479,3 +485,29 @@ def test_the_uid_mode_reads_only_what_others_may_and_kills_every_process_of_its_
             os.kill(pid, signal.SIGKILL)
         sandbox.cleanup()
         isolation_mode.cache_clear()
+
+
+def test_as_an_ordinary_user_every_attack_is_stopped_too(tmp_path):
+    """Run as root, the attack test runs again as uid 65534 (nobody) over a world-readable copy of the checkout:
+    the sandbox then takes its user-namespace path. (Run as a user, the suite takes that path by itself.)"""
+    if os.geteuid() != 0:
+        pytest.skip("already an ordinary user: the attack test above took the user-namespace path")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    probe = subprocess.run(nobody + [sys.executable, "-c", "import sys; print(sys.base_prefix)"],
+                           capture_output=True, text=True, cwd="/")
+    if probe.returncode != 0 or probe.stdout.strip() != sys.base_prefix:
+        pytest.skip(f"uid 65534 cannot run this Python ({sys.base_prefix} is in a folder only root may enter)")
+    top = Path(tempfile.mkdtemp(prefix="adversarial-as-user-"))  # under /tmp: pytest's tmp_path is root-only
+    try:
+        copy = top / "checkout"
+        shutil.copytree(REPO, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv", "__pycache__", "out", "dist"))
+        for path in [top, *copy.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | (0o755 if path.is_dir() else 0o644))
+        done = subprocess.run(nobody + [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+                                        "no:xdist", "tests/test_adversarial.py", "-k", "attack and isolated"],
+                              cwd=copy, capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "HOME": "/tmp", "TMPDIR": "/tmp"})
+        assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

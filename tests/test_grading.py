@@ -267,3 +267,36 @@ def test_the_worker_imports_what_the_graders_pythonpath_holds(tmp_path, make_sub
     submission = make_submission({LOSS: (BODY, right_only_if("__import__('course_extra').READY") + BODY)})
     results = run(submission, tmp_path, cache, select=LOSS_CHECKS)
     assert results["score"] == (sum(t["max_score"] for t in results["tests"]) if on_path else 0) > 0 or not on_path
+
+
+@pytest.mark.parametrize("deaths", [1, 2], ids=["dies-once-then-starts", "dies-twice"])
+def test_a_worker_that_dies_while_starting_is_started_once_more(tmp_path, deaths, monkeypatch):
+    """A worker killed before it is ready (a busy host's out-of-memory killer, say) is no fault of the student's:
+    it is started once more; if that dies too, the check says it is the grader's fault."""
+    import subprocess
+
+    import numpy as np
+
+    from autograder.checks.inputs import tensor
+    from autograder.client import StudentError, Worker
+
+    real_spawn, calls = Worker._spawn, []
+
+    def spawn(self):
+        calls.append(1)
+        if len(calls) <= deaths:  # killed by signal 9 before it could say "ready"
+            return subprocess.Popen(["sh", "-c", "kill -9 $$"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    start_new_session=True)
+        return real_spawn(self)
+
+    monkeypatch.setattr(Worker, "_spawn", spawn)
+    x = tensor(np.ones((2, 3), dtype="float32"))
+    with Worker(SOLUTIONS) as worker:
+        if deaths == 1:
+            assert float(worker.call("pretraining.autoencoder:reconstruction_loss", x, x).values) == 0.0
+            assert worker.restarts == 1
+        else:
+            with pytest.raises(StudentError) as caught:
+                worker.call("pretraining.autoencoder:reconstruction_loss", x, x)
+            assert caught.value.kind == "startup" and "grader error, not your fault" in caught.value.message
+            assert "killed by signal 9" in caught.value.message and len(calls) == 2

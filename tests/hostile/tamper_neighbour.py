@@ -5,6 +5,7 @@ DEFENCE = "isolation"
 
 
 def attack(t):
+    os.listdir(t["neighbour"])  # os.walk is silent about a folder it cannot see
     for folder, _, files in os.walk(t["neighbour"]):
         for name in files:
             with open(os.path.join(folder, name), "a") as f:
