@@ -24,6 +24,9 @@ MUTANTS = {
     "one noise image shared by the batch": Mutant(
         "add_noise", {B: (EPS, "eps = torch.randn(x.shape[1:], generator=generator, dtype=x.dtype, device=x.device)")},
         catches=("add_noise",)),
+    "noise from a generator of its own, seeded from the one given": Mutant(
+        "add_noise", {B: (EPS, "eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(generator.initial_seed()), "
+                               "dtype=x.dtype, device=x.device)")}, catches=("add_noise",)),
     # -- denoising_loss ---------------------------------------------------------------------------------------
     "denoising against the noisy input": Mutant(
         "denoising_loss", {B: (DENOISE, "    return reconstruction_loss(x_noisy, model(x_noisy))\n")}, catches=("denoising_loss",)),

@@ -101,7 +101,7 @@ def test_decoder_shapes_and_values(student, reference, rng):
 
 @pytest.mark.check(points=2, timeout=30)
 def test_bottlenecks_add_noise_values(student, reference, rng):
-    """bottlenecks.add_noise: x + σ·ε with ε from the given generator, in x's dtype; x unchanged"""
+    """bottlenecks.add_noise: x + σ·ε with ε from the given generator, in x's dtype, fresh each call; x unchanged"""
     for shape, dtype, sigma, seed in (((6, 64), "float32", 0.3, 1234), ((3, 1, 5, 5), "float64", 1.5, 7)):
         x = tensor(rng.random(shape), dtype)
         got, want = (side.call("probe:autoencoder:add_noise_seeded", x, sigma, seed) for side in (student, reference))
@@ -110,6 +110,10 @@ def test_bottlenecks_add_noise_values(student, reference, rng):
         assert_close(got["noisy"], want["noisy"], name=f"add_noise(x, {sigma}, generator seeded {seed}) with x of "
                      f"shape {shape} {dtype} (draw ε with the exact torch.randn call of the docstring)",
                      rtol=1e-5, atol=1e-6)
+    stats = student.call("probe:autoencoder:noise_statistics", tensor(rng.random((4, 16)), "float32"), 0.5, 3)
+    assert_true(stats["fresh"], "two calls of add_noise with the same generator gave the same noise; draw new noise "
+                                "from the generator on every call")
+    assert_true(stats["zero_std_is_identity"], "add_noise(x, 0.0) should return x unchanged")
 
 
 @pytest.mark.check(points=2, timeout=30)
