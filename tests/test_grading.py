@@ -300,3 +300,36 @@ def test_a_worker_that_dies_while_starting_is_started_once_more(tmp_path, deaths
                 worker.call("pretraining.autoencoder:reconstruction_loss", x, x)
             assert caught.value.kind == "startup" and "grader error, not your fault" in caught.value.message
             assert "killed by signal 9" in caught.value.message and len(calls) == 2
+
+
+class _Recorder:
+    """Stands in for the student's worker and for the reference: records every call's inputs, answers none."""
+
+    def __init__(self, input_seed=None):
+        self.input_seed, self.seen = input_seed, []
+
+    def call(self, target, *args, seed=0, timeout=None, **kwargs):
+        from autograder import codec
+        from autograder.client import StudentError
+
+        self.seen.append(codec.dumps([target, list(args), kwargs, seed]))
+        raise StudentError("exception", "recorded")
+
+    def close(self):
+        pass
+
+
+def test_graded_inputs_are_fresh_so_recorded_public_references_cannot_be_replayed():
+    """`check` (no secret: inputs by the check's name, as recorded in the student release) sends the same inputs
+    every time; grading mixes the reference cache's secret in, so its inputs differ from those recorded."""
+    from autograder.grading import run_checks
+
+    def inputs(input_seed):
+        reference = _Recorder(input_seed)
+        student = _Recorder()
+        run_checks(student, reference, ("public",), LOSS_CHECKS)
+        return student.seen
+
+    by_name, again, graded, other_cache = inputs(None), inputs(None), inputs(12345), inputs(67890)
+    assert by_name and by_name == again  # the control: without a secret the inputs are the recorded ones
+    assert graded != by_name and other_cache != graded and len(graded) == len(by_name)
