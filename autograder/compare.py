@@ -39,6 +39,8 @@ def assert_close(got, expected, *, name: str, rtol: float = 1e-5, atol: float = 
             raise Mismatch(f"{name} has the wrong dtype: expected {expected.dtype}, got {got.dtype}")
         _close_values(got.values, expected.values, name=name, rtol=rtol, atol=atol)
     elif isinstance(expected, (list, dict)):
+        if isinstance(expected, list) and isinstance(got, list):
+            _same_items(got, expected, name=name)
         if type(got) is not type(expected) or len(got) != len(expected):
             n = f" of length {len(got)}" if isinstance(got, (list, dict)) else ""
             raise Mismatch(f"{name} should be {_kind(expected)} of length {len(expected)}, got {_kind(got)}{n}")
@@ -58,6 +60,45 @@ def assert_close(got, expected, *, name: str, rtol: float = 1e-5, atol: float = 
             raise Mismatch(f"{name} should be a number, got {_kind(got)}")
         _close_values(np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64),
                       name=name, rtol=rtol, atol=atol)
+
+
+class _Unplain(Exception):
+    pass
+
+
+def _plain(x):
+    """A hashable form of an exact item (str, int, bool, None, or nested lists of them); raises _Unplain for
+    anything compared with a tolerance (floats, arrays)."""
+    if isinstance(x, (str, int, bool)) or x is None:
+        return x
+    if isinstance(x, list):
+        return tuple(_plain(v) for v in x)
+    raise _Unplain
+
+
+def _show(items: list) -> str:
+    shown = ", ".join(repr(list(v) if isinstance(v, tuple) else v) for v in items[:6])
+    return f"[{shown}{', …' if len(items) > 6 else ''}] ({len(items)})"
+
+
+def _same_items(got: list, expected: list, *, name: str) -> None:
+    """For lists of plain items (names, strings, ints): name the missing and the unexpected items, or the first
+    position where the order differs — not just two lengths."""
+    try:
+        g, e = [_plain(v) for v in got], [_plain(v) for v in expected]
+    except _Unplain:
+        return  # numbers with a tolerance, arrays: the elementwise comparison reports them
+    if g == e or (len(g) == len(e) and all(isinstance(v, int) and not isinstance(v, bool) for v in g + e)):
+        return  # equal, or ints of the same count: the elementwise comparison names the first that differs
+    missing = [v for v in e if v not in g]
+    extra = [v for v in g if v not in e]
+    if missing or extra:
+        parts = ([f"missing {_show(missing)}"] if missing else []) + ([f"unexpected {_show(extra)}"] if extra else [])
+        raise Mismatch(f"{name}: expected {len(e)} items, got {len(g)}: " + "; ".join(parts))
+    if len(g) != len(e):
+        raise Mismatch(f"{name}: the same items as expected but {len(g)} of them instead of {len(e)} (repeats)")
+    i = next(i for i, (a, b) in enumerate(zip(g, e)) if a != b)
+    raise Mismatch(f"{name}: the right items in the wrong order: at index {i} expected {e[i]!r}, got {g[i]!r}")
 
 
 def _close_values(got: np.ndarray, expected: np.ndarray, *, name: str, rtol: float, atol: float) -> None:

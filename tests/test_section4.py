@@ -1,56 +1,33 @@
-"""Section 4 checks fail on plausible wrong answers, each with a message that points at the mistake."""
+"""Section 4's probes measure what they claim (the mistakes' gradings are in tests/mutants/lora.py and
+finetune.py, run by tests/test_mutants.py): peft's layer equals the reference LoRA, and the product recorder
+sees a full A Bᵀ being formed."""
 
-import pytest
+import importlib.util
+import sys
+from pathlib import Path
 
-LORA, FT = "lora.py", "finetune.py"
+import torch
 
-WRONG = {
-    "both factors zero": (
-        {LORA: ("nn.init.kaiming_uniform_(self.B.T, a=math.sqrt(5))", "nn.init.zeros_(self.B)")},
-        ["A Bᵀ = 0 at first", "A gets a gradient"]),
-    "both factors random": (
-        {LORA: ("self.A = nn.Parameter(torch.zeros(", "self.A = nn.Parameter(torch.ones(")},
-        ["A Bᵀ = 0 at first"]),
-    "base left trainable": (
-        {LORA: ("            p.requires_grad_(False)\n        self.A", "            pass\n        self.A")},
-        ["A Bᵀ = 0 at first", "the base never"]),
-    "no alpha / r scaling": (
-        {LORA: ("return y + self.scale * (x @ self.B) @ self.A.T", "return y + (x @ self.B) @ self.A.T")},
-        ["with given A, B", ("peft's LoRA", "[linear]")]),
-    "Conv1D delta not transposed": (
-        {LORA: ("return self.scale * self.B @ self.A.T", "return self.scale * (self.A @ self.B.T).T.T")},
-        ["explicitly in Conv1D", "moves by exactly"]),
-    "merge that adds the change every time": (
-        {LORA: ("        if not self.merged:\n            self.base.weight += self.delta()",
-                "        if True:\n            self.base.weight += self.delta()")},
-        ["merge/unmerge"]),
-    "merged forward that adds the change again": (
-        {LORA: ("        if self.merged:\n            return y\n", "")},
-        ["merge/unmerge", "moves by exactly"]),
-    "last token taken at T - 1 (ignores right padding)": (
-        {FT: ("        last = (positions * (attention_mask > 0)).amax(dim=1)",
-              "        last = torch.full((len(hidden),), T - 1, device=hidden.device)")},
-        ["is each row's last real token"]),
-    "last token = number of real tokens - 1 (breaks on left padding)": (
-        {FT: ("        last = (positions * (attention_mask > 0)).amax(dim=1)",
-              "        last = attention_mask.sum(dim=1) - 1")},
-        ["left padding"]),
-    "head frozen": (
-        {FT: ("    model.head.requires_grad_(True)\n", "")},
-        [("exactly the mode's parameters train", "[head]"), "every mode", "only the mode's parameters"]),
-    "middle block off by one": (
-        {FT: ('"middle": len(layers) // 2', '"middle": len(layers) // 2 - 1')},
-        ["every mode", ("only the mode's parameters", "[middle]")]),
-    "lora mode trains the whole wrapper (base too)": (
-        {FT: ("                layer.A.requires_grad_(True)\n", "                layer.requires_grad_(True)\n")},
-        ["every mode", ("only the mode's parameters", "[lora]")]),
-    "count includes frozen as trainable": (
-        {FT: ("return sum(p.numel() for p in params if p.requires_grad)", "return sum(p.numel() for p in params)")},
-        [("exactly the mode's parameters train", "[head]"), "every mode"]),
-}
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "solutions"))
 
 
-@pytest.mark.parametrize("mistake", WRONG, ids=list(WRONG))
-def test_each_mistake_fails_its_checks(mistake, expect_caught):
-    patches, failing = WRONG[mistake]
-    expect_caught(patches, failing, select="lora or finetune")
+def probe(name: str):
+    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", REPO / "autograder" / "probes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_peft_equals_the_reference_lora_and_the_recorder_sees_full_products():
+    ft = probe("finetune")
+    g = torch.Generator().manual_seed(0)
+    x, A, B = torch.randn(2, 5, 8, generator=g), torch.randn(6, 4, generator=g), torch.randn(8, 4, generator=g)
+    for kind in ("linear", "conv1d"):
+        ours = ft.LoRA_forward(4, x, kind, 4, 16.0, A, B)
+        torch.testing.assert_close(ours["output"], ft.peft_output(4, x, kind, 4, 16.0, A, B), rtol=1e-4, atol=1e-4)
+        assert ours["full_products"] == []
+    with ft.Products([A, B]) as products:
+        (A @ B.T).sum()
+    assert products.shapes[:2] == [(4, 8), (6, 8)]

@@ -1,37 +1,25 @@
-"""Section 5 checks fail on plausible wrong answers, each with a message that points at the mistake."""
+"""Section 5's probes measure what they claim (the mistakes' gradings are in tests/mutants/icl.py, run by
+tests/test_mutants.py): generate_answers is measured on its own, through the uncached loop, and its call of
+the KV-cache loop is recorded."""
 
-import pytest
+import importlib.util
+import sys
+from pathlib import Path
 
-ICL = "icl.py"
-
-WRONG = {
-    "examples in reverse order": (
-        {ICL: ("for x, y in examples)", "for x, y in reversed(examples))")},
-        ["examples in order"]),
-    "truncation drops the latest example": (
-        {ICL: ("        examples = examples[1:]\n", "        examples = examples[:-1]\n")},
-        ["never the query"]),
-    "no error when the query cannot fit": (
-        {ICL: ("        if not examples:\n            raise ValueError", "        if not examples:\n            return prompt\n            raise ValueError")},
-        ["raises ValueError"]),
-    "label words ignored": (
-        {ICL: ("{fmt.answer(y)}{fmt.separator}", "{y}{fmt.separator}")},
-        ["label words"]),
-    "scores read without the shift": (
-        {ICL: ("hidden[row.to(device), col.to(device)]", "hidden[row.to(device), (col + 1).to(device)]")},
-        ["log p(candidate | prompt)", "batched scores equal"]),
-    "mean instead of sum over the candidate's tokens": (
-        {ICL: ("total = torch.zeros(len(rows)).index_add_(0, row, log_probs)",
-               "total = torch.zeros(len(rows)).index_add_(0, row, log_probs) / scored.sum(dim=1)")},
-        ["log p(candidate | prompt)"]),
-    "right padding for generation": (
-        {ICL: ("        ids[i, T - len(e):] = torch.tensor(e)\n        mask[i, T - len(e):] = 1",
-               "        ids[i, :len(e)] = torch.tensor(e)\n        mask[i, :len(e)] = 1")},
-        ["left-padded batch"]),
-}
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "solutions"))
 
 
-@pytest.mark.parametrize("mistake", WRONG, ids=list(WRONG))
-def test_each_mistake_fails_its_checks(mistake, expect_caught):
-    patches, failing = WRONG[mistake]
-    expect_caught(patches, failing, select="icl")
+def test_generate_answers_probe_records_one_left_padded_call():
+    spec = importlib.util.spec_from_file_location("_autograder_probe_icl", REPO / "autograder" / "probes" / "icl.py")
+    icl_probe = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = icl_probe
+    spec.loader.exec_module(icl_probe)
+    import pretraining.icl as icl
+    import pretraining.kv_cache as kv_cache
+
+    original = kv_cache.generate_with_cache
+    got = icl_probe.generate_answers(0, ["in cat out", "sky"], 3)
+    assert got["calls"] == [{"batch": 2, "mask_given": True, "left_padded": True, "max_new_tokens": 3}]
+    assert len(got["answers"]) == 2
+    assert kv_cache.generate_with_cache is original and icl.generate_with_cache is original  # put back

@@ -10,6 +10,7 @@ import importlib
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 
 def _student(module: str):
@@ -31,15 +32,39 @@ def conv1d(seed: int, d_in: int, d_out: int):
     return layer
 
 
-def backbone(seed: int, kind: str) -> nn.Module:
+def backbone(seed: int, kind: str, n_layer: int = 3) -> nn.Module:
     from transformers import BertConfig, BertModel, GPT2Config, GPT2Model
 
     torch.manual_seed(seed)
     if kind == "gpt2":
-        return GPT2Model(GPT2Config(vocab_size=40, n_embd=16, n_layer=3, n_head=2, n_positions=32,
+        return GPT2Model(GPT2Config(vocab_size=40, n_embd=16, n_layer=n_layer, n_head=2, n_positions=32,
                                     bos_token_id=0, eos_token_id=0, pad_token_id=0))
-    return BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+    return BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=n_layer, num_attention_heads=2,
                                 intermediate_size=32, max_position_embeddings=32, pad_token_id=0))
+
+
+class Products(TorchFunctionMode):
+    """Records, during student code, the shapes of every result computed from the factors A or B, and
+    whether A or B were used at all."""
+
+    def __init__(self, factors):
+        super().__init__()
+        self.derived = [f for f in factors]  # tensors computed from A or B (kept alive, compared by identity)
+        self.shapes: list[tuple] = []
+
+    def _from_factors(self, x) -> bool:
+        if isinstance(x, torch.Tensor):
+            return any(x is d for d in self.derived)
+        if isinstance(x, (list, tuple)):
+            return any(self._from_factors(v) for v in x)
+        return False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if self._from_factors(list(args) + list((kwargs or {}).values())) and isinstance(out, torch.Tensor):
+            self.derived.append(out)
+            self.shapes.append(tuple(out.shape))
+        return out
 
 
 def _wrap(kind: str, seed: int, d_in: int, d_out: int, r: int, alpha: float, A=None, B=None):
@@ -53,24 +78,31 @@ def _wrap(kind: str, seed: int, d_in: int, d_out: int, r: int, alpha: float, A=N
     return wrapper
 
 
-def lora_init(seed: int, x, kind: str, r: int, alpha: float) -> dict:
+def new_LoRA_layer(seed: int, x, kind: str, r: int, alpha: float, d_out: int = 6) -> dict:
     """A fresh wrapper: its output vs the base layer's, the factors' shapes, and what trains."""
-    wrapper = _wrap(kind, seed, x.shape[-1], 6, r, alpha)
+    wrapper = _wrap(kind, seed, x.shape[-1], d_out, r, alpha)
     with torch.no_grad():
         out, base_out = wrapper(x), wrapper.base(x)
+    B = wrapper.B.detach()
     return {"residual": out - base_out, "A_shape": list(wrapper.A.shape), "B_shape": list(wrapper.B.shape),
             "trainable": sorted(n for n, p in wrapper.named_parameters() if p.requires_grad),
-            "B_nonzero": bool((wrapper.B != 0).any())}
+            "A_zero": bool((wrapper.A == 0).all()), "B_nonzero": bool((B != 0).any()),
+            "B_distinct": int(torch.unique(B).numel()), "merged": wrapper.merged,
+            "dtypes": [str(wrapper.A.dtype).removeprefix("torch."), str(wrapper.B.dtype).removeprefix("torch.")]}
 
 
-def lora_output(seed: int, x, kind: str, r: int, alpha: float, A, B) -> dict:
+def LoRA_forward(seed: int, x, kind: str, r: int, alpha: float, A, B) -> dict:
     """Output and weight change of a wrapper whose factors are set to A, B."""
     wrapper = _wrap(kind, seed, x.shape[-1], A.shape[0], r, alpha, A, B)
     with torch.no_grad():
-        return {"output": wrapper(x), "delta": wrapper.delta()}
+        with Products([wrapper.A, wrapper.B]) as products:
+            output = wrapper(x)
+        d_out, d_in = A.shape[0], B.shape[0]
+        full = [list(s) for s in products.shapes if sorted(s[-2:]) == sorted((d_in, d_out))]
+        return {"output": output, "delta": wrapper.delta(), "full_products": full}
 
 
-def lora_steps(seed: int, x, kind: str, r: int, alpha: float) -> dict:
+def LoRA_training_steps(seed: int, x, kind: str, r: int, alpha: float) -> dict:
     """Two SGD steps on a random regression target: gradient norms of A and B at each step, base gradients."""
     wrapper = _wrap(kind, seed, x.shape[-1], 6, r, alpha)
     target = torch.randn(*x.shape[:-1], 6, generator=torch.Generator().manual_seed(seed))
@@ -86,21 +118,38 @@ def lora_steps(seed: int, x, kind: str, r: int, alpha: float) -> dict:
     return {"grad_norms": norms, "base_grads": base_grads}
 
 
-def lora_merge(seed: int, x, kind: str, r: int, alpha: float, A, B) -> dict:
+def merge_and_unmerge(seed: int, x, kind: str, r: int, alpha: float, A, B) -> dict:
     """Outputs before, after merge and after unmerge, and how far the base weight moved each time."""
     wrapper = _wrap(kind, seed, x.shape[-1], A.shape[0], r, alpha, A, B)
     w0 = wrapper.base.weight.detach().clone()
+    error = lambda: float((wrapper.base.weight - w0).abs().max())  # noqa: E731
+    flags = [wrapper.merged]
     with torch.no_grad():
+        wrapper.unmerge()  # unmerging what was never merged must change nothing
+        never_merged_error = error()
         before = wrapper(x)
         wrapper.merge()
+        flags.append(wrapper.merged)
         merged_weight = wrapper.base.weight.detach().clone()
-        merged = wrapper(x)
+        with Products([wrapper.A, wrapper.B]) as products:
+            merged = wrapper(x)
         wrapper.merge()  # merging twice must not add the change twice
         twice = wrapper(x)
+        twice_change = wrapper.base.weight.detach() - w0
         wrapper.unmerge()
+        flags.append(wrapper.merged)
         unmerged = wrapper(x)
+        restored = error()
+        wrapper.unmerge()  # nor unmerging twice subtract it twice
+        unmerged_twice = wrapper(x)
+        restored_twice = error()
+        wrapper.merge()
+        remerged = wrapper(x)
     return {"before": before, "merged": merged, "merged_twice": twice, "unmerged": unmerged,
-            "weight_change": merged_weight - w0, "restored_error": float((wrapper.base.weight - w0).abs().max())}
+            "unmerged_twice": unmerged_twice, "remerged": remerged, "flags": flags,
+            "weight_change": merged_weight - w0, "weight_change_twice": twice_change,
+            "restored_error": restored, "restored_twice_error": restored_twice,
+            "never_merged_error": never_merged_error, "merged_forward_uses_factors": bool(products.shapes)}
 
 
 def peft_output(seed: int, x, kind: str, r: int, alpha: float, A, B):
@@ -120,28 +169,32 @@ def peft_output(seed: int, x, kind: str, r: int, alpha: float, A, B):
         return wrapped(x)
 
 
-def classifier(seed: int, kind: str, mode: str):
+def classifier(seed: int, kind: str, mode: str, n_layer: int = 3, before=None):
+    """A classifier on a seeded backbone of ``n_layer`` blocks; ``before`` modes are set first (set_trainable
+    must make exactly its own mode's parameters trainable, whatever was trainable before)."""
     finetune, lora = _student("finetune"), _student("lora")
-    net = backbone(seed, kind)
+    net = backbone(seed, kind, n_layer)
     if mode == "lora":
         lora.add_lora(net, ("c_attn",) if kind == "gpt2" else ("query", "value"), r=2, alpha=4)
     torch.manual_seed(seed)
     model = finetune.Classifier(net, 3, "last" if kind == "gpt2" else "cls")
+    for earlier in before or ():
+        finetune.set_trainable(model, earlier)
     finetune.set_trainable(model, mode)
     return model
 
 
-def trainable(seed: int, kind: str, mode: str) -> dict:
+def set_trainable(seed: int, kind: str, mode: str, n_layer: int = 3, before=None) -> dict:
     """The names of the trainable parameters after set_trainable(mode), and count_parameters."""
     finetune = _student("finetune")
-    model = classifier(seed, kind, mode)
+    model = classifier(seed, kind, mode, n_layer, before)
     names = sorted(n for n, p in model.named_parameters() if p.requires_grad)
     return {"names": names, "count": list(finetune.count_parameters(model))}
 
 
-def one_step(seed: int, kind: str, mode: str, input_ids, attention_mask, labels) -> dict:
+def training_step(seed: int, kind: str, mode: str, input_ids, attention_mask, labels, n_layer: int = 3) -> dict:
     """One Adam step on a batch: which parameters got a gradient and which changed value."""
-    model = classifier(seed, kind, mode)
+    model = classifier(seed, kind, mode, n_layer)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=1e-2)
@@ -156,3 +209,33 @@ def conv1d_weights(seed: int, d_in: int, d_out: int) -> dict:
     """The seeded Conv1D's weight (d_in, d_out) and bias, for an explicit computation in the grader."""
     layer = conv1d(seed, d_in, d_out)
     return {"weight": layer.weight.detach(), "bias": layer.bias.detach()}
+
+
+class _Tied(nn.Module):
+    """A small model with a tied weight (one tensor, two owners), a frozen layer and a buffer."""
+
+    def __init__(self, vocab: int, d: int, frozen: bool):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.hidden = nn.Linear(d, d)
+        self.out = nn.Linear(d, vocab, bias=False)
+        self.out.weight = self.embed.weight  # tied: counted once
+        self.register_buffer("running", torch.ones(7))  # a buffer is not a parameter
+        if frozen:
+            self.embed.requires_grad_(False)
+
+
+def count_parameters(seed: int, vocab: int, d: int, frozen: bool, lm: bool = False) -> list:
+    """The student's count_parameters on a model with a tied weight and a buffer (or a tiny tied GPT-2 LM)."""
+    finetune = _student("finetune")
+    torch.manual_seed(seed)
+    if lm:
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_embd=d, n_layer=2, n_head=2, n_positions=16,
+                                           tie_word_embeddings=True))
+        if frozen:
+            model.transformer.h[0].requires_grad_(False)
+    else:
+        model = _Tied(vocab, d, frozen)
+    return list(finetune.count_parameters(model))

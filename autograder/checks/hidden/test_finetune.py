@@ -1,9 +1,9 @@
-"""Section 4 — choosing what to fine-tune: hidden checks (every mode, two architectures, frozen means frozen)."""
+"""Section 4 — choosing what to fine-tune: hidden checks (other depths, orders of modes, frozen means frozen)."""
 
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_equal, tensor
+from autograder.checks import assert_close, assert_equal, attention_mask, tensor
 
 MODES = ["all", "head", "first", "middle", "last", "lora"]
 
@@ -11,20 +11,25 @@ MODES = ["all", "head", "first", "middle", "last", "lora"]
 @pytest.mark.check(points=3, timeout=120)
 @pytest.mark.parametrize("kind", ["gpt2", "bert"])
 def test_every_mode(student, reference, kind):
-    """finetune.set_trainable and count_parameters: every mode, GPT-2 and BERT backbones"""
-    for mode in MODES:
-        got, want = (side.call("probe:finetune:trainable", 1, kind, mode) for side in (student, reference))
-        assert_equal(got["names"], want["names"], name=f"trainable parameters of the {kind} classifier, mode {mode!r}")
-        assert_equal(got["count"], want["count"], name=f"count_parameters, {kind}, mode {mode!r}")
+    """finetune.set_trainable and count_parameters: every mode on backbones of 3 and 5 blocks, modes in a row"""
+    for blocks, before in [(3, None), (5, ["lora", "first"])]:
+        for mode in MODES:
+            got, want = (side.call("probe:finetune:set_trainable", 1, kind, mode, blocks, before)
+                         for side in (student, reference))
+            assert_equal(got["names"], want["names"],
+                         name=f"trainable parameters of the {kind} classifier ({blocks} blocks), mode {mode!r}")
+            assert_equal(got["count"], want["count"], name=f"count_parameters, {kind}, mode {mode!r}")
 
 
 @pytest.mark.check(points=1, timeout=30)
-def test_pool_last_with_left_padding(student, reference, rng):
-    """finetune.pool: "last" with left padding is the final position"""
-    hidden = tensor(rng.standard_normal((3, 5, 4)), "float32")
-    mask = tensor(np.array([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 1]]), "int64")
-    assert_close(student.call("finetune.pool", hidden, mask, "last"), reference.call("finetune.pool", hidden, mask, "last"),
-                 name="pool(hidden, attention_mask with left padding, 'last')", rtol=0, atol=0)
+def test_pool_other_batches(student, reference, rng):
+    """finetune.pool: other batches, both sides of padding"""
+    for side in ("left", "right"):
+        hidden = tensor(rng.standard_normal((5, 7, 2)), "float32")
+        mask = tensor(attention_mask(rng, 5, 7, side), "int64")
+        assert_close(student.call("finetune.pool", hidden, mask, "last"),
+                     reference.call("finetune.pool", hidden, mask, "last"),
+                     name=f"pool(hidden, attention_mask with {side} padding, 'last')", rtol=0, atol=0)
 
 
 @pytest.mark.check(points=2, timeout=120)
@@ -34,7 +39,7 @@ def test_frozen_means_frozen(student, reference, rng, mode):
     ids = tensor(rng.integers(1, 40, (4, 7)), "int64")
     mask = tensor(np.ones((4, 7)), "int64")
     labels = tensor(rng.integers(0, 3, 4), "int64")
-    got = student.call("probe:finetune:one_step", 2, "gpt2", mode, ids, mask, labels)
-    want = reference.call("probe:finetune:one_step", 2, "gpt2", mode, ids, mask, labels)
+    got = student.call("probe:finetune:training_step", 2, "gpt2", mode, ids, mask, labels, 4)
+    want = reference.call("probe:finetune:training_step", 2, "gpt2", mode, ids, mask, labels, 4)
     assert_equal(got["with_grad"], want["with_grad"], name=f"parameters with a gradient after backward (mode {mode!r})")
     assert_equal(got["changed"], want["changed"], name=f"parameters changed by one Adam step (mode {mode!r})")
