@@ -198,7 +198,8 @@ class Sandbox:
             if host.is_symlink():
                 lines.append(f"mkdir -p {q('.' + str(there.parent))} && ln -sfn {q(os.readlink(host))} {target}")
                 continue
-            lines.append(f"{make} && mount --rbind {q(str(host))} {target} && mount -o remount,ro,bind {target}")
+            read_only = "" if there.is_relative_to("/dev") else f" && mount -o remount,ro,bind {target}"  # GPUs: rw
+            lines.append(f"{make} && mount --rbind {q(str(host))} {target}{read_only}")
         for dev in ("null", "zero", "full", "random", "urandom"):
             lines.append(f"touch dev/{dev} && mount --bind /dev/{dev} dev/{dev}")
         lines += ["ln -s /proc/self/fd dev/fd", "mkdir -p dev/shm",
@@ -217,8 +218,7 @@ class Sandbox:
             become = (f"setpriv --reuid={uid} --regid={uid} --clear-groups --no-new-privs --bounding-set=-all "
                       f"--inh-caps=-all --")
         else:  # a nested user namespace in which the worker is uid 65534: no capability over our mounts
-            become = (f"unshare --user --map-user={uid} --map-group={uid} -- "
-                      f"setpriv --no-new-privs --bounding-set=-all --inh-caps=-all --")
+            become = f"unshare --user --map-user={uid} --map-group={uid} -- setpriv --no-new-privs --"
         lines.append(f'{become} prlimit --nproc={self.processes} -- "$@"')
         lines.append("exit $?")
         return "\n".join(lines)
