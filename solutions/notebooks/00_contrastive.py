@@ -111,7 +111,7 @@ check("simclr")
 
 # %%
 LATENT = 64  # L, the size of h
-EPOCHS = 100 if FULL else 30
+EPOCHS = 60 if FULL else 30
 BATCH = 256
 TEMPERATURE = 0.5
 SEEDS = tuple(range(10 if FULL else 5))
