@@ -159,7 +159,8 @@ def score_after_prefix(model, tokenizer, prefix: str, queries: list[str], candid
     body = model.base_model
     out = body(input_ids=torch.tensor([prefix_ids], device=device), use_cache=True)
     prefix_cache, prefix_last = out.cache, out.last_hidden_state[0, -1]  # the last state predicts the query's first token
-    rows = [(ids[P:], c) for ids in prompts for c in candidate_ids]
+    single = all(len(c) == 1 for c in candidate_ids)  # one row per query then reads every candidate at once
+    rows = [(ids[P:], []) for ids in prompts] if single else [(ids[P:], c) for ids in prompts for c in candidate_ids]
     totals = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
@@ -175,6 +176,11 @@ def score_after_prefix(model, tokenizer, prefix: str, queries: list[str], candid
         positions = torch.arange(P, P + T).expand(len(chunk), T)
         hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
                       cache=cache, use_cache=True).last_hidden_state  # (b, T, D)
+        if single:  # the state at each query's last token scores all C one-token candidates
+            last = torch.tensor([len(q) - 1 for q, _ in chunk], device=device)  # every query has ≥ 1 token
+            logits = model.get_output_embeddings()(hidden[torch.arange(len(chunk), device=device), last]).float().cpu()
+            totals.append(logits.log_softmax(-1)[:, [c[0] for c in candidate_ids]])  # (b, C)
+            continue
         # the state before token j of the row: the prefix's last state for j = 0, else the row's state j - 1
         hidden = torch.cat([prefix_last.expand(len(chunk), 1, -1), hidden[:, :-1]], dim=1)  # (b, T, D)
         where = [(i, len(q) + j) for i, (q, c) in enumerate(chunk) for j in range(len(c))]
