@@ -190,14 +190,15 @@ ax.legend();
 
 
 def verdict(a: np.ndarray, b: np.ndarray) -> str:
-    """'higher', 'lower' or 'not different' for a − b: the 95% interval of the per-seed differences."""
+    """'higher than', 'lower than' or 'not different from' for a against b: the 95% interval of the per-seed
+    differences a − b."""
     m, h = mean_ci(a - b)
-    return "higher" if m - h > 0 else "lower" if m + h < 0 else "not different (the interval includes 0)"
+    return "higher than" if m - h > 0 else "lower than" if m + h < 0 else "not different (the interval includes 0) from"
 
 
 for j, k in enumerate(KS):
-    print(f"k = {k}: h is {verdict(acc['h (before the head)'][:, j], acc['z (after the head)'][:, j])} than z; "
-          f"h is {verdict(acc['h (before the head)'][:, j], acc['raw pixels'][:, j])} than raw pixels")
+    print(f"k = {k}: h is {verdict(acc['h (before the head)'][:, j], acc['z (after the head)'][:, j])} z; "
+          f"h is {verdict(acc['h (before the head)'][:, j], acc['raw pixels'][:, j])} raw pixels")
 
 # %% [markdown]
 # **Question 1.** SimCLR throws the projection head away after pre-training and probes h. Do your numbers
@@ -248,7 +249,7 @@ ax.legend();
 k10 = KS.index(10)
 small, large = sweep[:, 0, k10], sweep[:, BATCH_SIZES.index(BATCH), k10]
 best = BATCH_SIZES[int(np.argmax(sweep[:, :, k10].mean(0)))]
-print(f"k = 10: batch {BATCH} is {verdict(large, small)} than batch {BATCH_SIZES[0]}; "
+print(f"k = 10: batch {BATCH} is {verdict(large, small)} batch {BATCH_SIZES[0]}; "
       f"the best mean accuracy is at batch {best}")
 
 # %% [markdown]

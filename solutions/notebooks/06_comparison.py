@@ -158,8 +158,8 @@ def pretrain(method: str, seed: int, batch_size: int = BATCH, epochs: int = EPOC
     model, loss_fn, encoder, dim = build(method, seed)
     start = time.perf_counter()
     if method == "contrastive":
-        curve = pretrain_simclr(model, train_x, epochs=epochs, batch_size=batch_size, temperature=0.5, lr=1e-3, seed=seed,
-                        progress=False)
+        curve = pretrain_simclr(model, train_x, epochs=epochs, batch_size=batch_size, temperature=0.5, lr=1e-3,
+                                seed=seed, progress=False)
     else:
         batches = Batches(train_x, batch_size=batch_size, generator=torch.Generator().manual_seed(seed))
         optimizer, schedule = vit_optimizer(model, epochs * len(batches)) if method in ("MAE", "AR") else (None, None)
@@ -416,7 +416,8 @@ rows.append(("contrastive +", "smaller model (parameters trained in pre-training
 rows.append(("contrastive −", "negatives must be chosen carefully", "untestable here",
              "only in-batch negatives were used; no way of choosing them was compared", ()))
 diff, half, sign = batch_effect["contrastive"]
-others = ", ".join(f"{m}: {batch_effect[m][0]:+.3f}±{batch_effect[m][1]:.3f}" for m in BATCH_METHODS if m != "contrastive")
+others = ", ".join(f"{m}: {batch_effect[m][0]:+.3f}±{batch_effect[m][1]:.3f}"
+                   for m in BATCH_METHODS if m != "contrastive")
 rows.append(("contrastive −", f"needs large batches (probe k=10, batch {BATCH} − batch {SMALL_BATCH})",
              {"+": "reproduced", "−": "contradicted", "0": "inconclusive"}[sign],
              f"contrastive: {diff:+.3f}±{half:.3f}; {others}", BATCH_METHODS))
