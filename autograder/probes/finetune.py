@@ -39,6 +39,12 @@ def backbone(seed: int, kind: str, n_layer: int = 3) -> nn.Module:
     if kind == "gpt2":
         return GPT2Model(GPT2Config(vocab_size=40, n_embd=16, n_layer=n_layer, n_head=2, n_positions=32,
                                     bos_token_id=0, eos_token_id=0, pad_token_id=0))
+    if kind == "llama":
+        from transformers import LlamaConfig, LlamaModel
+
+        return LlamaModel(LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=n_layer,
+                                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32,
+                                      pad_token_id=0))
     return BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=n_layer, num_attention_heads=2,
                                 intermediate_size=32, max_position_embeddings=32, pad_token_id=0))
 
@@ -175,9 +181,10 @@ def classifier(seed: int, kind: str, mode: str, n_layer: int = 3, before=None):
     finetune, lora = _student("finetune"), _student("lora")
     net = backbone(seed, kind, n_layer)
     if mode == "lora":
-        lora.add_lora(net, ("c_attn",) if kind == "gpt2" else ("query", "value"), r=2, alpha=4)
+        lora.add_lora(net, {"gpt2": ("c_attn",), "llama": ("q_proj", "v_proj")}.get(kind, ("query", "value")), r=2,
+                      alpha=4)
     torch.manual_seed(seed)
-    model = finetune.Classifier(net, 3, "last" if kind == "gpt2" else "cls")
+    model = finetune.Classifier(net, 3, "cls" if kind == "bert" else "last")
     for earlier in before or ():
         finetune.set_trainable(model, earlier)
     finetune.set_trainable(model, mode)

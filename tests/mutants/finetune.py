@@ -26,6 +26,12 @@ MUTANTS = {
     "last token = the first real token": Mutant("pool", last("attention_mask.argmax(dim=1)")),
     "cls taken at the last position": Mutant("pool", {FT: ("        return hidden[:, 0]\n", "        return hidden[:, -1]\n")}),
     "gather that broadcasts to (B, B, D)": Mutant("pool", {FT: (GATHER, "return hidden[:, last]  # (B, D)")}),
+    "mean over every position, padding included": Mutant("pool", {FT: (
+        "        return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)  # (B, D)\n",
+        "        return hidden.mean(dim=1)\n")}),
+    "mean of the real tokens divided by T": Mutant("pool", {FT: (
+        "        return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)  # (B, D)\n",
+        "        return (hidden * m).sum(dim=1) / hidden.shape[1]\n")}),
     "last real token found on the flipped mask": Mutant("pool", last(
         "T - 1 - attention_mask.flip(1).argmax(dim=1)"), kind="harmless"),
     # set_trainable

@@ -12,14 +12,15 @@ MODES = ["all", "head", "first", "middle", "last", "lora"]
 @pytest.mark.check(points=2, timeout=30)
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_pool(student, reference, rng, side):
-    """finetune.pool: "cls" is position 0; "last" is each row's last real token (right or left padding)"""
+    """finetune.pool: "cls" is position 0; "last" each row's last real token; "mean" the mean of its real tokens"""
     for B, T, D in [(3, 6, 4), (4, 5, 3), (2, 1, 5)]:
         hidden = tensor(rng.standard_normal((B, T, D)), "float32")
         mask = tensor(attention_mask(rng, B, T, side), "int64")
-        for how in ("cls", "last"):
+        for how in ("cls", "last", "mean"):
             assert_close(student.call("finetune.pool", hidden, mask, how),
                          reference.call("finetune.pool", hidden, mask, how),
-                         name=f"pool(hidden {(B, T, D)}, attention_mask with {side} padding, {how!r})", rtol=0, atol=0)
+                         name=f"pool(hidden {(B, T, D)}, attention_mask with {side} padding, {how!r})",
+                         rtol=1e-6 if how == "mean" else 0, atol=1e-7 if how == "mean" else 0)
 
 
 @pytest.mark.check(points=1, timeout=120)
