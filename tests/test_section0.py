@@ -1,0 +1,49 @@
+"""Section 0 (contrastive learning): the given plumbing of solutions/pretraining/contrastive.py.
+
+The student functions are graded by the checks (and their mutants, tests/mutants/contrastive.py); these tests
+cover what is given: bad input gets a clear error, pre-training learns, the probe sees h or z as asked.
+"""
+
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "solutions"))
+from pretraining import contrastive  # noqa: E402
+
+
+@pytest.mark.parametrize("shape,tau,message", [((5, 4), 0.5, "2N"), ((4,), 0.5, "2N"), ((4, 3), 0.0, "temperature")])
+def test_nt_xent_loss_rejects_bad_input(shape, tau, message):
+    with pytest.raises(ValueError, match=message):
+        contrastive.nt_xent_loss(torch.randn(shape), tau)
+
+
+def small_model(latent=8):
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, latent))
+    return contrastive.SimCLR(encoder, latent, projection_dim=4, hidden_dim=16)
+
+
+def test_pretrain_simclr_learns_and_is_repeatable():
+    images = torch.rand(96, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    curves = [contrastive.pretrain_simclr(small_model(), images, epochs=8, batch_size=32, seed=3, progress=False)
+              for _ in range(2)]
+    assert len(curves[0]) == 8 * 3
+    assert curves[0] == curves[1], "same seed, same model: the same loss curve"
+    assert sum(curves[0][-3:]) < sum(curves[0][:3]), curves[0]
+
+
+def test_representations_before_and_after_the_head():
+    model = small_model().train()
+    images = torch.rand(10, 1, 8, 8)
+    h, z = contrastive.representations(model, images, "h", batch_size=4), contrastive.representations(model, images, "z")
+    assert h.shape == (10, 8) and z.shape == (10, 4)
+    with torch.no_grad():
+        assert torch.allclose(model.head(h), z, atol=1e-6)
+    assert model.training, "representations restores the model's mode"
+    with pytest.raises(ValueError, match="where"):
+        contrastive.representations(model, images, "r")
