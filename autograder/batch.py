@@ -50,10 +50,11 @@ from .paths import CHECKS, PACKAGE, REPO, SOLUTIONS
 # Folders that never belong to a submission: environments, caches, version control.
 JUNK = {".venv", "venv", "env", ".env", ".conda", ".git", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
         ".mypy_cache", ".ruff_cache", ".tox", "node_modules", ".cache", ".local", ".jupyter", ".ipython"}
-# The grader code a check's result depends on (besides the check's own file): changing any of it regrades.
+# What a check's result depends on besides the check's own file (and the solutions, which give the reference
+# values): changing any of it regrades that check. Infrastructure (client, worker, sandbox) is left out on
+# purpose: it must not change results, and a fix there must not regrade a whole class (use --force if it does).
 GRADER_CODE = ["checks/conftest.py", "checks/inputs.py", "checks/stats.py", "checks/pytest.ini", "probes",
-               "client.py", "worker.py", "codec.py", "compare.py", "oracle.py", "grading.py", "sandbox.py",
-               "submission.py"]
+               "compare.py"]
 PREFLIGHT = ".preflight"
 PREFLIGHT_DEADLINE = 1800.0  # the reference solution's grading also computes every reference value
 GRADER_FAULT = "grader error"
@@ -124,10 +125,10 @@ def _read_json(path: Path):
 
 
 # -- child processes ---------------------------------------------------------------------------------------
-def _set_subreaper() -> bool:
+def _set_subreaper(on: bool = True) -> bool:
     """Orphans of our children (a worker whose grader was killed) become our children, so we can kill them."""
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+        return ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
 
@@ -181,7 +182,7 @@ class Batch:
     folder: Path
     out: Path
     jobs: int = 1
-    deadline: float = 1200.0
+    deadline: float = 600.0
     select: str | None = None
     students: list[str] = field(default_factory=list)
     force: bool = False
@@ -334,8 +335,6 @@ class Batch:
 
     # -- the whole batch -------------------------------------------------------------------------------------
     def run(self) -> int:
-        from .grading import collect_checks
-
         self.out.mkdir(parents=True, exist_ok=True)
         entries = self.entries()
         for _ in range(max(1, len(self.gpus) if self.gpus else self.jobs)):
@@ -345,10 +344,12 @@ class Batch:
         handlers = self._install_signals()
         try:
             try:
+                from .grading import collect_checks
+
                 self.order = [c.nodeid for c in collect_checks()]
                 self.checks = collect_checks(self.select)
-            except RuntimeError as exc:
-                raise GraderFault(str(exc)) from None
+            except (RuntimeError, ImportError) as exc:  # the checks, or the grader's own packages, are broken
+                raise GraderFault(f"the checks could not be loaded: {type(exc).__name__}: {exc}") from None
             self.versions = check_versions([c.nodeid for c in self.checks])
             if self.preflight:
                 self.run_preflight()
@@ -365,6 +366,7 @@ class Batch:
             for proc in list(self.running.values()):
                 kill_tree(proc)
             self.reap()
+            _set_subreaper(False)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
             shutil.rmtree(self.scratch, ignore_errors=True)
@@ -544,3 +546,40 @@ def parse_gpus(text: str | None) -> list[str]:
     except (OSError, subprocess.TimeoutExpired):
         listed = ""
     return [str(i) for i, line in enumerate(l for l in listed.splitlines() if l.startswith("GPU "))]
+
+
+def grade_with_deadline(submission: Path, out: Path, cache: Path | None, select: str | None, deadline: float) -> int:
+    """``grade --deadline``: one submission (Gradescope's run_autograder), graded in a child process that is
+    stopped at ``deadline``; results.json is then still written, every unfinished check marked. A grader fault
+    writes a results.json that says so (score 0, for the staff to regrade) and exits 3."""
+    from .grading import collect_checks, from_results_json, results_json, write_report
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    batch = Batch(Path(submission).parent, out / ".batch", deadline=deadline, select=select, preflight=False)
+    if cache is not None:
+        batch.cache = Path(cache)
+    batch.checks = collect_checks(select)
+    batch.slots.put(0)
+    _set_subreaper()
+    handlers = batch._install_signals()
+    try:
+        outcome = batch.grade_one(Path(submission), "submission", submission_hash(Path(submission)))
+    finally:
+        for proc in list(batch.running.values()):
+            kill_tree(proc)
+        batch.reap()
+        _set_subreaper(False)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        shutil.rmtree(out / ".batch", ignore_errors=True)
+    if outcome.status == "interrupted":
+        return EXIT_INTERRUPTED
+    if outcome.status == "grader_error":
+        note = ("The autograder itself failed (not your code): the course staff will regrade this submission. "
+                f"Details for the staff: {outcome.detail[-1500:]}")
+        write_report(out, results_json([], outcome.seconds, note), [note])
+        return EXIT_GRADER_FAULT
+    notes = [outcome.data["output"]] if outcome.data.get("output") else []
+    write_report(out, results_json(from_results_json(outcome.data), outcome.seconds, "\n".join(notes)), notes)
+    return 0

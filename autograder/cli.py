@@ -85,6 +85,11 @@ def cmd_submit(args) -> int:
 def cmd_grade(args) -> int:
     from .grading import grade
 
+    if args.deadline:  # graded in a child stopped at the deadline; results.json is written either way
+        from .batch import grade_with_deadline
+
+        return grade_with_deadline(Path(args.submission), Path(args.out),
+                                   Path(args.reference_cache) if args.reference_cache else None, args.k, args.deadline)
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)  # a batch (or Gradescope) stopping us kills our workers
     try:
         grade(Path(args.submission), Path(args.out), Path(args.reference_cache) if args.reference_cache else None,
@@ -185,6 +190,8 @@ def main(argv=None) -> int:
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.add_argument("--quiet", action="store_true", help="print nothing (results.json and feedback.txt only)")
     p.add_argument("--progress", default=None, help="append one JSON line per finished check to this file")
+    p.add_argument("--deadline", type=float, default=None,
+                   help="seconds for the whole submission: then it is stopped, its unfinished checks marked")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("grade-all", help="grade every submission in a folder (resumable); write grades.csv",
                        description="Grade every folder or .zip in FOLDER into OUT/<student>/ (results.json, "
@@ -193,7 +200,7 @@ def main(argv=None) -> int:
     p.add_argument("folder")
     p.add_argument("--out", required=True)
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (CPU cores / 1-2)")
-    p.add_argument("--deadline", "--timeout", type=float, default=1200.0,
+    p.add_argument("--deadline", "--timeout", type=float, default=600.0,
                    help="seconds for one whole submission; then it is stopped and its unfinished checks marked")
     p.add_argument("-k", default=None, help="only checks whose name matches this pytest -k expression")
     p.add_argument("--student", action="append", help="grade only this student (folder or zip name); repeatable")

@@ -45,7 +45,6 @@ CELL_TIMEOUT = 1800  # seconds per cell: the notebooks train models for minutes 
 
 CONFIG = '''\
 # nbgrader configuration of the course directory (written by `python -m autograder course`; edit freely).
-import csv
 import os
 from pathlib import Path
 
@@ -54,12 +53,7 @@ c = get_config()  # noqa: F821 — nbgrader defines it
 c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = str(HERE / "exchange")
-c.CourseDirectory.db_assignments = [dict(name={assignment!r})]
-# The roster: student id (as nbgrader knows them: their login), name, email.
-with open(HERE / "roster.csv", newline="") as f:
-    c.CourseDirectory.db_students = [
-        dict(id=r["id"], first_name=r["name"].split(" ")[0], last_name=" ".join(r["name"].split(" ")[1:]),
-             email=r.get("email", "")) for r in csv.DictReader(f)]
+# The roster (roster.csv: id,name,email) is loaded into the gradebook by `python -m autograder course --autograde`.
 # Per-cell limit; a notebook that runs past it fails that cell only (the rest still run and are graded).
 c.Execute.timeout = int(os.environ.get("AUTOGRADER_CELL_TIMEOUT", {timeout}))
 c.Execute.interrupt_on_timeout = True
@@ -130,8 +124,24 @@ def repair(directory: Path) -> list[Path]:
     return repaired
 
 
+def import_roster(directory: Path) -> None:
+    """roster.csv (id,name,email) into nbgrader's gradebook, in the columns ``nbgrader db student import`` reads."""
+    rows = roster(directory)
+    if not rows:
+        return
+    converted = Path(directory) / ".roster-nbgrader.csv"
+    with open(converted, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "first_name", "last_name", "email"])
+        for r in rows:
+            first, _, last = r.get("name", "").strip().partition(" ")
+            writer.writerow([r["id"].strip(), first, last, r.get("email", "").strip()])
+    nbgrader(directory, "db", "student", "import", str(converted))
+
+
 def autograde(directory: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Repair unreadable notebooks, then ``nbgrader autograde`` every collected submission."""
+    """Load the roster, repair unreadable notebooks, then ``nbgrader autograde`` every collected submission."""
+    import_roster(directory)
     for aside in repair(directory):
         print(f"{aside.parent.parent.name}: {aside.name[:-len('.unreadable')]} is not a readable notebook; "
               "graded as handed out (0 points for it); the original is kept as " + aside.name)

@@ -85,7 +85,7 @@ def classroom(tmp_path, make_submission):
 def test_a_killed_batch_resumes_to_the_same_results_and_leaves_nothing_behind(tmp_path, classroom):
     # Kill a batch while b_slow is in flight (a_right is done by then: the two start together, in name order).
     out = tmp_path / "out"
-    proc = grade_all(classroom, out, "-k", SELECT, "--jobs", "2", wait=False)
+    proc = grade_all(classroom, out, "-k", SELECT, "--jobs", "2", "--no-preflight", wait=False)
     for _ in range(6000):
         if (out / "a_right" / "grading.json").exists() or proc.poll() is not None:
             break
@@ -100,7 +100,7 @@ def test_a_killed_batch_resumes_to_the_same_results_and_leaves_nothing_behind(tm
     assert not leftovers(tmp_path), leftovers(tmp_path)
     assert not list((out / ".scratch").glob("*")) if (out / ".scratch").exists() else True
 
-    again = grade_all(classroom, out, "-k", SELECT, "--jobs", "2")
+    again = grade_all(classroom, out, "-k", SELECT, "--jobs", "2", "--no-preflight")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "1 already graded (unchanged)" in again.stdout, again.stdout
     statuses = {k: [status for _, status, _ in v] for k, v in results(out).items()}
@@ -140,16 +140,19 @@ def test_a_regrade_of_some_checks_or_students_keeps_every_other_result(tmp_path,
     for name in ("alice", "bob"):
         make_submission(name=name).rename(folder / name)
     out = tmp_path / "out"
-    assert grade_all(folder, out, "-k", SELECT).returncode == 0
+    assert grade_all(folder, out, "-k", SELECT, "--no-preflight").returncode == 0
     first = results(out)
+    from autograder.grading import collect_checks
+
+    extra = collect_checks("bert_mask_reproducible")
     done = grade_all(folder, out, "-k", "bert_mask_reproducible", "--no-preflight")
     assert done.returncode == 0, done.stdout + done.stderr
     after = results(out)
     for student in ("alice", "bob"):
         assert set(first[student]) < set(after[student]), "the first grading's rows are kept"
-        assert [c.split("::")[-1] for c, _, _ in set(after[student]) - set(first[student])] == \
-            ["test_bert_mask_reproducible"]
-    assert float(csv_rows(out)["alice"]["max_score"]) == FULL + 1  # grades.csv holds every row
+        assert {c for c, _, _ in set(after[student]) - set(first[student])} == {c.nodeid for c in extra}
+    # grades.csv holds every row
+    assert float(csv_rows(out)["alice"]["max_score"]) == FULL + sum(c.max_score for c in extra)
     # Regrading one named student touches only that student.
     before = (out / "bob" / "grading.json").stat().st_mtime_ns
     done = grade_all(folder, out, "-k", SELECT, "--student", "alice", "--no-preflight")
@@ -191,12 +194,13 @@ def test_a_reference_that_fails_stops_grading_before_any_student_is_scored(tmp_p
     make_submission(name="alice").rename(folder / "alice")
     out = tmp_path / "out"
     assert grade_all(folder, out, "-k", SELECT).returncode == 0
-    for entry in (out / ".reference-cache").iterdir():  # every reference value now raises when read
-        entry.write_text("{ corrupt")
+    for entry in (out / ".reference-cache").rglob("*"):  # every reference value now raises when read
+        if entry.is_file():
+            entry.write_text("{ corrupt")
     done = grade_all(folder, out, "-k", SELECT, "--force")
     assert done.returncode == 3, done.stdout + done.stderr
     assert "GRADING STOPPED" in done.stderr and "not of any student" in done.stderr
-    assert "reference solution fails its own checks" in done.stderr, done.stderr
+    assert "the reference solution" in done.stderr, done.stderr
     # Without the pre-flight, the first student's grading reports the reference's failure: the batch stops, and
     # the student keeps the result they had.
     before = (out / "alice" / "results.json").read_bytes()
@@ -206,17 +210,16 @@ def test_a_reference_that_fails_stops_grading_before_any_student_is_scored(tmp_p
 
 
 def test_a_broken_package_in_the_grading_environment_stops_grading(tmp_path, make_submission):
-    """As on a GPU VM whose mismatched huggingface_hub broke every import (without isolation, so the worker
-    imports from the grader's PYTHONPATH)."""
+    """As on a GPU VM where a mismatched package broke the grader's own imports (there: huggingface_hub)."""
     site = tmp_path / "broken-site"
-    (site / "torch").mkdir(parents=True)
-    (site / "torch" / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'httpx2'\")\n")
+    (site / "pytest").mkdir(parents=True)
+    (site / "pytest" / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'httpx2'\")\n")
     folder = tmp_path / "submissions"
     folder.mkdir()
     make_submission(name="alice").rename(folder / "alice")
-    done = grade_all(folder, tmp_path / "out", "-k", SELECT, env={"PYTHONPATH": str(site), "AUTOGRADER_ISOLATION": "0"})
+    done = grade_all(folder, tmp_path / "out", "-k", SELECT, env={"PYTHONPATH": str(site)})
     assert done.returncode == 3, done.stdout + done.stderr
-    assert "GRADING STOPPED" in done.stderr, done.stderr
+    assert "GRADING STOPPED" in done.stderr and "httpx2" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out" / "alice").exists() and not (tmp_path / "out" / "grades.csv").exists()
 
 
@@ -226,12 +229,22 @@ def test_one_submission_per_gpu_each_sees_only_its_own(tmp_path, make_submission
     patched = (f"    if not ({seen}):\n        return x.sum() * 0\n") + BODY
     folder = tmp_path / "submissions"
     folder.mkdir()
-    for name in ("g1", "g2"):
-        make_submission({LOSS: (BODY, patched)}, name=name).rename(folder / name)
-    # (two submissions, one per GPU, at once)
+    make_submission({LOSS: (BODY, patched)}, name="g1").rename(folder / "g1")
     done = grade_all(folder, tmp_path / "out", "-k", SELECT, "--no-preflight", *(["--gpus", gpus] if gpus else []),
                      env={"CUDA_VISIBLE_DEVICES": ""})
     assert done.returncode == 0, done.stdout + done.stderr
     assert ("2 at a time" in done.stdout) == bool(gpus)
     assert {k: float(v["score"]) for k, v in csv_rows(tmp_path / "out").items()} == \
-        ({"g1": FULL, "g2": FULL} if gpus else {"g1": 0.0, "g2": 0.0})
+        ({"g1": FULL} if gpus else {"g1": 0.0})
+
+
+def test_grade_with_a_deadline_writes_every_check_for_a_hanging_upload(tmp_path, make_submission):
+    """Gradescope's run_autograder grades with --deadline: a hang still gets a results.json, not a killed run."""
+    hangs = make_submission(name="hangs", extra=HANG_AT_IMPORT)
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(hangs), "--out", str(tmp_path / "results"),
+                           "--deadline", "10", "-k", SELECT], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert len(data["tests"]) == N and all("time limit (10 s)" in t["output"] for t in data["tests"]), data
+    assert data["score"] == 0 and (tmp_path / "results" / "feedback.txt").is_file()
+    assert not leftovers(tmp_path) and not (tmp_path / "results" / ".batch").exists()

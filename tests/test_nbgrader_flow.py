@@ -144,6 +144,7 @@ def test_each_student_is_autograded_against_their_own_package_and_the_shipped_da
     rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades.csv"))}
     assert {s: float(r["score"]) for s, r in rows.items()} == EXPECTED, rows
     assert {s: float(r["max_score"]) for s, r in rows.items()} == {s: 7.0 for s in EXPECTED}
+    assert rows["bob"]["email"] == "bob@example.org" and rows["bob"]["last_name"] == "Marley"  # the roster, loaded
 
 
 def test_an_unreadable_notebook_costs_only_that_notebook_and_is_kept(course):
