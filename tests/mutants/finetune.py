@@ -20,7 +20,7 @@ def last(expr: str) -> dict:
 MUTANTS = {
     # pool
     "last token taken at T - 1 (ignores right padding)": Mutant(
-        "pool", last("torch.full((len(hidden),), T - 1, device=hidden.device)"), catches=("is each row's last real token",)),
+        "pool", last("torch.full((len(hidden),), T - 1, device=hidden.device)"), catches=("each row's last real token",)),
     "last token = number of real tokens - 1 (breaks on left padding)": Mutant(
         "pool", last("attention_mask.sum(dim=1) - 1"), catches=(("last real token", "[left]"),)),
     "last token = the first real token": Mutant("pool", last("attention_mask.argmax(dim=1)")),
