@@ -32,7 +32,6 @@ from pathlib import Path
 import pytest
 
 from autograder import client as client_module
-from autograder import sandbox as sandbox_module
 from autograder.client import StudentError, Worker
 from autograder.paths import REPO, SOLUTIONS
 from autograder.sandbox import Sandbox, isolation_mode
