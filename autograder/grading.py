@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .client import StudentError, Worker
+from .client import StudentError, Worker, clean_text
 from .compare import Mismatch
 from .oracle import CachedReference, LiveReference, ReferenceError
 from .paths import CHECKS, HIDDEN_CHECKS, PUBLIC_CHECKS, SOLUTIONS
@@ -41,6 +41,11 @@ class CheckResult:
 
 
 def _message(exc: BaseException) -> str:
+    """The failure message for the report: capped and free of control characters (it may quote student text)."""
+    return clean_text(_raw_message(exc))
+
+
+def _raw_message(exc: BaseException) -> str:
     if isinstance(exc, (StudentError, Mismatch)):
         return str(exc)
     if isinstance(exc, ReferenceError):
