@@ -2,6 +2,7 @@
 
     python scripts/bench_kv_cache.py              # CPU: a small GPT-2; CUDA: the GPT-2-small config
     python scripts/bench_kv_cache.py --lengths 64 256 1024
+    python scripts/bench_kv_cache.py --model smollm2   # the real LM (SmolLM2-135M-Instruct, Llama layout)
 
 Prints JSON: per generated length, median seconds of each method, the ratios, and whether the tokens match.
 """
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--prompt", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--uncached-up-to", type=int, default=256, help="skip the O(T²) loop beyond this length")
+    parser.add_argument("--model", default=None, help="a model name for pretraining.pretrained.load_gpt, e.g. smollm2")
     args = parser.parse_args()
 
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -33,6 +35,11 @@ def main() -> None:
     config.update({"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0})
     torch.manual_seed(0)
     model = GPT2LMHeadModel(config).to(device).eval()
+    if args.model:  # a pre-trained model instead of the random GPT-2 (the cost does not depend on the weights)
+        from pretraining.pretrained import load_gpt
+
+        model = load_gpt(args.model, device=device)
+        config = model.config
     prompt = torch.randint(0, config.vocab_size, (args.batch, args.prompt), device=device)
     lengths = args.lengths or ([64, 256] if small else [64, 256, 1024])
 
@@ -54,7 +61,8 @@ def main() -> None:
                                              max(1, args.repeats // 2))
             row["cache_speedup"] = round(row["uncached"]["median_s"] / row["ours_cached"]["median_s"], 2)
         rows.append(row)
-    report("kv_cache", device, {"model": {"n_layer": config.n_layer, "n_embd": config.n_embd},
+    report("kv_cache", device, {"model": {"name": args.model or "random GPT-2", "n_layer": config.num_hidden_layers,
+                                          "n_embd": config.hidden_size},
                                 "batch": args.batch, "prompt": args.prompt, "results": rows})
 
 

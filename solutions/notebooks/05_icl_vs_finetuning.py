@@ -160,7 +160,7 @@ val_picks = sample_k_shot(train_all.labels, 16 if FULL else 8, np.random.default
 rest = np.setdiff1d(np.arange(len(train_all.labels)), val_picks)
 pick = lambda ex, idx: Examples([cut(ex.texts[i]) for i in idx], ex.labels[idx], TOPICS)  # noqa: E731
 val, train_pool = pick(train_all, val_picks), pick(train_all, rest)
-test = pick(test_all, np.arange(len(test_all.labels)) if FULL else sample_k_shot(test_all.labels, 8, np.random.default_rng(7)))
+test = pick(test_all, np.arange(len(test_all.labels)) if FULL else sample_k_shot(test_all.labels, 6, np.random.default_rng(7)))
 ARTICLE = icl.PromptFormat(instruction="Classify each Wikipedia article by its topic: Biology, Geography, History or People.\n\n",
                            input_prefix="Article: ", output_prefix="\nTopic:", separator="\n\n",
                            label_words=dict(enumerate(WORDS)))
