@@ -42,8 +42,8 @@ from pretraining.evaluation import format_ci, linear_probe, mean_ci  # noqa: E40
 from pretraining.plotting import plot_curves, show_images  # noqa: E402
 from pretraining.seeding import seed_everything  # noqa: E402
 
-# FULL: heavier settings, meant for a GPU (the default there); off, this notebook takes about 1.5 minutes on
-# a 2-core CPU. PRETRAINING_FULL=1 forces them on, 0 off.
+# FULL: heavier settings, meant for a GPU (the default there); off, this notebook needs under a minute of CPU
+# time (one thread). PRETRAINING_FULL=1 forces them on, 0 off.
 FULL = full_settings(DEVICE)
 print("FULL:", FULL)
 

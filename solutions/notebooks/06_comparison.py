@@ -18,8 +18,9 @@
 # - **fine-tuning**: a copy of the pre-trained encoder plus a linear head, all trained on the k labelled images.
 #
 # at k = 1, 5, 10 labelled images per class, over several seeds, with 95% t-intervals. Each row ends marked
-# **reproduced**, **contradicted**, **inconclusive** (the interval of the difference includes 0) or
-# **untestable here**, computed from the numbers printed in this run.
+# **reproduced**, **contradicted**, **inconclusive** (the interval of the difference includes 0), **mixed**
+# (some comparisons of the row one way, some the other) or **untestable here**, computed from the numbers
+# printed in this run.
 #
 # Nothing new to implement: this notebook runs what you wrote. It needs `contrastive.py` (notebook 00),
 # `autoencoder.py` and `bottlenecks.py` (01), `mae.py` (02) and `autoregressive.causal_mask` (03).
@@ -54,8 +55,8 @@ from pretraining.mae import MaskedAutoencoder, PooledEncoder, mae_loss, patchify
 from pretraining.seeding import seed_everything  # noqa: E402
 from pretraining.training import train  # noqa: E402
 
-# FULL: heavier settings, meant for a GPU (the default there); off, this notebook takes about two minutes of
-# CPU time on a 2-core machine, with a budget far too small for the ViTs to converge. PRETRAINING_FULL=1 / 0.
+# FULL: heavier settings, meant for a GPU (the default there); off, this notebook needs about 1.5 minutes of
+# CPU time, with a budget far too small for the ViTs to converge. PRETRAINING_FULL=1 forces them on, 0 off.
 FULL = full_settings(DEVICE)
 print("FULL:", FULL)
 
