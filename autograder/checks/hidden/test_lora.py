@@ -22,6 +22,8 @@ def test_lora_other_sizes(student, reference, rng, kind):
                      name=f"your LoRA on {kind} (d_in={d_in}, d_out={d_out}, r={r}) vs peft", rtol=1e-4, atol=1e-4)
         merged = student.call("probe:finetune:merge_and_unmerge", 7, x, kind, r, alpha, A, B)
         want = reference.call("probe:finetune:merge_and_unmerge", 7, x, kind, r, alpha, A, B)
+        assert_true(merged["never_merged_error"] < 1e-6, f"unmerge() before any merge() changed the base weight by "
+                                                         f"{merged['never_merged_error']:.3g}")
         assert_close(merged["weight_change"], want["weight_change"], name="base.weight after merge() − W₀",
                      rtol=1e-4, atol=1e-4)
         assert_close(merged["unmerged_twice"], want["before"], name="output after unmerge() twice", rtol=1e-4,
