@@ -36,7 +36,11 @@ def assert_close(got, expected, *, name: str, rtol: float = 1e-5, atol: float = 
         if got.shape != expected.shape:
             raise Mismatch(f"{name} has the wrong shape: expected {expected.shape}, got {got.shape}")
         if check_dtype and got.dtype != expected.dtype:
-            raise Mismatch(f"{name} has the wrong dtype: expected {expected.dtype}, got {got.dtype}")
+            same = got.values.shape == expected.values.shape and np.array_equal(
+                got.values.astype(np.float64), expected.values.astype(np.float64), equal_nan=True)
+            raise Mismatch(f"{name} has the wrong dtype: expected {expected.dtype}, got {got.dtype}"
+                           + (" — the values are right: only the dtype slipped (check what you create or convert)"
+                              if same else ""))
         _close_values(got.values, expected.values, name=name, rtol=rtol, atol=atol)
     elif isinstance(expected, (list, dict)):
         if isinstance(expected, list) and isinstance(got, list):
