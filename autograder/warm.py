@@ -63,7 +63,7 @@ PREIMPORT = ["torch.nn.functional", "transformers", "transformers.models.gpt2.mo
 # Only where a zygote is sure to serve many starts (a notebook's check server sets this): elsewhere — one
 # ``grade`` — its children need what a cold worker imports, and idle imports would only compete for the CPU.
 IDLE_IMPORTS = False
-MAX_ZYGOTES = 3          # per process; the least recently used is closed beyond this
+MAX_ZYGOTES = 2  # per process (a grade holds two: the submission's and the reference's); least recently used closed
 _CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -265,6 +265,7 @@ class Zygote:
             theirs.close()
         self.control = ours
         self.started = time.monotonic()
+        self.live = 0  # forked workers not yet waited for: a zygote with any is never evicted
         try:
             reply = self._ask(None, STARTUP_SECONDS)
         except ZygoteError:
@@ -341,14 +342,11 @@ class Zygote:
         except OSError:
             pass
         if self.proc is not None:
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                self.proc.wait()
+            try:  # at once: with the sandbox's first process (unshare) goes its whole PID namespace
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait()
             self.proc = None
         self.log.close()
 
@@ -360,6 +358,7 @@ class WarmChild:
     def __init__(self, zygote: Zygote, channel: socket.socket, zygote_pid: int, timeout: float):
         self.zygote, self.channel, self.zygote_pid = zygote, channel, zygote_pid
         self.returncode: int | None = None
+        zygote.live += 1
         try:
             self.pid = self._peer_pid(timeout)
         except BaseException:
@@ -404,6 +403,7 @@ class WarmChild:
         except ZygoteError:
             pass
         self.returncode = code if code is not None else -signal.SIGKILL
+        self.zygote.live -= 1
         return self.returncode
 
     def kill(self) -> None:
@@ -486,8 +486,9 @@ def spawn(argv: list[str], *, env: dict, cwd: Path, log, limits=None) -> WarmChi
                     _FAILED.add(key)
                     return None
         _ZYGOTES[key] = zygote  # most recently used last
-        while len(_ZYGOTES) > MAX_ZYGOTES:
-            _ZYGOTES.pop(next(iter(_ZYGOTES))).close()
+        idle = [k for k, z in _ZYGOTES.items() if z.live == 0 and k != key]  # least recently used first
+        for old in idle[:max(0, len(_ZYGOTES) - MAX_ZYGOTES)]:
+            _ZYGOTES.pop(old).close()
     return child
 
 
