@@ -46,6 +46,7 @@ import resource
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -110,8 +111,18 @@ def hidden_from_env() -> list[Path]:
 
 @functools.cache
 def _mountpoint() -> Path:
-    """An empty host folder that each worker's namespace mounts its new root over (shared; empty on the host)."""
-    path = Path(tempfile.mkdtemp(prefix="autograder-root-"))
+    """An empty host folder that each worker's namespace mounts its new root over. On the host it stays empty
+    (the mounts are the namespace's), so every worker of this user shares one, kept for good rather than one
+    left behind by every grader killed before it could remove its own."""
+    path = Path(tempfile.gettempdir()) / f"autograder-root-{os.geteuid()}"
+    try:
+        path.mkdir(mode=0o755, exist_ok=True)
+        info = os.lstat(path)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not any(path.iterdir()):
+            return path
+    except OSError:
+        pass
+    path = Path(tempfile.mkdtemp(prefix="autograder-root-"))  # someone else's, or not empty: a private one
     path.chmod(0o755)
     atexit.register(lambda: shutil.rmtree(path, ignore_errors=True))
     return path
