@@ -203,7 +203,8 @@ class Batch:
     # -- what to grade -------------------------------------------------------------------------------------
     def entries(self) -> list[Path]:
         entries = sorted(p for p in self.folder.iterdir()
-                         if (p.is_dir() or p.suffix == ".zip") and not p.name.startswith("."))
+                         if (p.is_dir() or p.suffix == ".zip") and not p.name.startswith(".")
+                         and p.resolve() != self.out.resolve())  # an --out inside the folder is not a student
         ids = [student_id(p) for p in entries]
         if len(set(ids)) != len(ids):
             raise ValueError("two submissions map to the same name; rename them: "

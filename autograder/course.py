@@ -3,7 +3,8 @@
 ``python -m autograder course --dir DIR`` writes::
 
     DIR/nbgrader_config.py    course id, exchange, the assignment, the roster, per-cell time limits
-    DIR/source/reconstruction/ the notebooks (built from solutions/notebooks) + pretraining/ (the stubbed package)
+    DIR/source/reconstruction/ the notebooks (built from solutions/notebooks), pretraining/ (the stubbed package)
+                               and autograder/ (its public part, as in the student bundle: check() works)
     DIR/autograder, DIR/data   links to this repository's grader and shipped data: the notebooks' setup cell
                                finds them above the folder they run in (autograded/<student>/<assignment>/)
     DIR/exchange/             nbgrader's exchange (students fetch and submit through it)
@@ -37,7 +38,7 @@ import nbformat
 
 from .notebooks import build as build_notebook
 from .paths import PACKAGE, REPO, SOURCE_NOTEBOOKS
-from .release import NBGRADER_ASSIGNMENT, starter_files
+from .release import BUNDLE_EXCLUDE, NBGRADER_ASSIGNMENT, collect, starter_files
 
 ASSIGNMENT = NBGRADER_ASSIGNMENT
 COURSE_ID = "pretraining-lecture"
@@ -86,6 +87,11 @@ def init(directory: Path, sources: list[Path] | None = None, package: dict[str, 
     for rel, data in (package or starter_files()).items():  # rel: "pretraining/…"
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
         (source / rel).write_bytes(data)
+    # The public part of the grader goes out with the assignment (as in the student bundle: no hidden check):
+    # the notebooks' set-up cell and `check()` then work in the folder students fetch, wherever it is.
+    for rel in collect(["autograder"], BUNDLE_EXCLUDE):
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO / rel, source / rel)
     for name in ("autograder", "data"):
         link = directory / name
         if not link.exists() and not link.is_symlink():

@@ -111,6 +111,12 @@ def course(tmp_path_factory):
         nbgrader("fetch_assignment", ASSIGNMENT, *exchange, cwd=home)
         work = home / ASSIGNMENT
         assert (work / "pretraining" / "autoencoder.py").read_text() == (STARTER / "pretraining" / "autoencoder.py").read_text()
+        # The public grader comes with it (no hidden check), so the notebooks' set-up cell works where students are.
+        assert (work / "autograder" / "student.py").is_file() and not (work / "autograder" / "checks" / "hidden").exists()
+        if student == "alice":
+            setup_cell = NB1.split("# %%\n", 1)[1].split("# %%", 1)[0].split("import torch")[0]
+            done = cli("-c", setup_cell, cwd=work)
+            assert f"your code: {work}" in done.stdout, done.stdout + done.stderr
         # Each student's work: the notebooks as the instructor's source (solutions filled in), and a package.
         for src in sources:
             shutil.copyfile(course / "source" / ASSIGNMENT / f"{src.stem}.ipynb", work / f"{src.stem}.ipynb")
