@@ -153,7 +153,7 @@ def features(name, texts):
 LR = {"course GPT": {"first": 1e-3, "middle": 1e-3, "last": 1e-3, "lora": 3e-3, "all": 5e-4},
       "MiniLM": {"first": 1e-4, "middle": 1e-4, "last": 1e-4, "lora": 1e-3, "all": 5e-5},
       "SmolLM2": {"first": 1e-4, "middle": 1e-4, "last": 1e-4, "lora": 1e-3, "all": 3e-5}}
-STEPS, CHECKS = 48, 4
+STEPS, CHECKS = (48, 4) if FULL else (32, 4)  # training length: the best of CHECKS checkpoints on validation
 
 
 def run(name, mode, k, seed, rank=4):
