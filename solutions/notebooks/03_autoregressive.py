@@ -150,8 +150,8 @@ print(f"After {steps} steps the 2-layer GPT is {gain:+.3f} nats per token "
 for name, model, tok in (("course GPT", gpt, tokenizer), ("SmolLM2", lm, lm_tokenizer)):
     ids = tok(["The capital of France is", "Water boils at"], return_tensors="pt", padding=True, padding_side="left")
     ids, mask = ids["input_ids"].to(DEVICE), ids["attention_mask"].to(DEVICE)
-    same = torch.equal(kv_cache.generate_with_cache(model, ids, 12, attention_mask=mask),
-                       kv_cache.generate_without_cache(model, ids, 12, attention_mask=mask))
+    same = torch.equal(kv_cache.generate_with_cache(model, ids, 8, attention_mask=mask),
+                       kv_cache.generate_without_cache(model, ids, 8, attention_mask=mask))
     answer = tok.decode(kv_cache.generate_with_cache(model, ids[:1, int((mask[0] == 0).sum()):], 4)[0])
     print(f"{name:10}: cached tokens identical to uncached (left-padded batch): {same};  greedy: {answer!r}")
 
@@ -225,7 +225,7 @@ for temperature, top_k, top_p in settings:
     for text in texts:
         print("    " + repr(text))
 hot, cold = sampled[1.6, None, None][1], sampled[0.3, None, None][1]
-print(f"Temperature 1.6 draws tokens the model rates {hot - cold:+.2f} nats per token "
+print(f"Temperature 1.6 draws tokens the model rates {abs(hot - cold):.2f} nats per token "
       f"{'less' if hot < cold else 'more'} likely than temperature 0.3 does.")
 
 # %%

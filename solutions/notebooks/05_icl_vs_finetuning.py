@@ -316,7 +316,8 @@ print(f"format effect (Article/Topic − bare, paired on the same draws and orde
 order_sd = np.mean([np.std([grid["Article/Topic", d, o] for o in range(ORDERS)], ddof=1) for d in range(DRAWS)])
 draw_sd = np.std([np.mean([grid["Article/Topic", d, o] for o in range(ORDERS)]) for d in range(DRAWS)], ddof=1)
 print(f"Here the order of the examples moves accuracy by about {order_sd:.3f} (std) and the choice of examples by "
-      f"about {draw_sd:.3f}: the {'order' if order_sd > draw_sd else 'choice of examples'} matters more.")
+      f"about {draw_sd:.3f}: the {'order' if order_sd > draw_sd else 'choice of examples'} matters more in this run "
+      f"({DRAWS} draws × {ORDERS} orders{'' if FULL else ' on 12 articles: a CPU demonstration, too few to be sure'}).")
 
 # %% [markdown]
 # ## 5.7 The synthetic tasks: learning what only the prompt can tell
