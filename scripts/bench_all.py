@@ -130,24 +130,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--ratio-args", nargs=2, action="append", default=[], metavar=("NAME", "ARGS"),
                         help='extra arguments for one bench script, e.g. --ratio-args mae "--repeats 3"')
-    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here (after every section)")
     args = parser.parse_args()
     wanted = set(args.only or ["check", *RATIOS]) | ({"notebooks"} if args.notebooks is not None else set())
     extra = {name: shlex.split(text) for name, text in args.ratio_args}
     device = get_device()
     results: dict = {"benchmark": "all", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      **environment(device), "cpus": os.cpu_count()}
-    if "check" in wanted:
-        results["check"] = check_latency(args.patterns, args.repeats)
-    if "notebooks" in wanted:
-        results["notebooks"] = notebook_times(args.notebooks or [], args.notebook_timeout)
-    for name in RATIOS:
-        if name in wanted:
-            results[name] = ratio(name, extra.get(name, []))
-    text = json.dumps(results, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    sections = [("check", lambda: check_latency(args.patterns, args.repeats)),
+                ("notebooks", lambda: notebook_times(args.notebooks or [], args.notebook_timeout)),
+                *((name, lambda name=name: ratio(name, extra.get(name, []))) for name in RATIOS)]
+    for name, measure in sections:
+        if name not in wanted:
+            continue
+        start = time.perf_counter()
+        results[name] = measure()
+        print(f"bench_all: {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+        if args.out:  # after every section: a run cut short still leaves the figures taken so far
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
