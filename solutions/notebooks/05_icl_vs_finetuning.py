@@ -317,7 +317,7 @@ order_sd = np.mean([np.std([grid["Article/Topic", d, o] for o in range(ORDERS)],
 draw_sd = np.std([np.mean([grid["Article/Topic", d, o] for o in range(ORDERS)]) for d in range(DRAWS)], ddof=1)
 print(f"Here the order of the examples moves accuracy by about {order_sd:.3f} (std) and the choice of examples by "
       f"about {draw_sd:.3f}: the {'order' if order_sd > draw_sd else 'choice of examples'} matters more in this run "
-      f"({DRAWS} draws × {ORDERS} orders{'' if FULL else ' on 12 articles: a CPU demonstration, too few to be sure'}).")
+      f"({DRAWS} draws × {ORDERS} orders{'' if FULL else f' on {N_ORDER_TEST} articles: a CPU demonstration, too few to be sure'}).")
 
 # %% [markdown]
 # ## 5.7 The synthetic tasks: learning what only the prompt can tell
