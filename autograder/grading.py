@@ -115,10 +115,24 @@ def _pytest_args(visibilities, select: str | None) -> list[str]:
     return args
 
 
+def _pytest_main(args: list[str], plugin) -> int:
+    """pytest.main without the installed plugins' entry points (xdist, anyio, …): the checks need none of them,
+    and loading them costs about half a second per grading."""
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        return pytest.main(args, plugins=[plugin])
+    finally:
+        if before is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
+
+
 def collect_checks(select: str | None = None, visibilities=("public", "hidden")) -> list[CheckResult]:
     """Every check that ``select`` picks, unscored, in grading order (nothing runs; no student code)."""
     plugin = GradingPlugin(None, None)
-    code = pytest.main(_pytest_args(visibilities, select) + ["--collect-only"], plugins=[plugin])
+    code = _pytest_main(_pytest_args(visibilities, select) + ["--collect-only"], plugin)
     if plugin.errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError("the checks could not be collected: " + "\n".join(plugin.errors or [f"exit {int(code)}"]))
     return plugin.collected
@@ -132,7 +146,7 @@ def run_checks(student: Worker, reference, visibilities=("public", "hidden"), se
     at its deadline keeps what was graded)."""
     args = _pytest_args(visibilities, select)
     plugin = GradingPlugin(student, reference, progress)
-    code = pytest.main(args, plugins=[plugin])
+    code = _pytest_main(args, plugin)
     if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM: never report a half-graded submission as graded
         raise KeyboardInterrupt
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):

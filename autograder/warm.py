@@ -58,7 +58,8 @@ STARTUP_SECONDS = 120.0  # importing torch on a cold, busy machine
 # Imported by the zygote while it waits, most needed first; each is tried once, failures are ignored (a child
 # then imports it itself, cold). Nothing here may start a thread pool or run a tensor operation.
 PREIMPORT = ["torch.nn.functional", "transformers", "transformers.models.gpt2.modeling_gpt2",
-             "transformers.models.bert.modeling_bert", "transformers.models.auto.modeling_auto",
+             "transformers.models.bert.modeling_bert", "transformers.models.llama.modeling_llama",
+             "transformers.models.auto.modeling_auto",
              "transformers.models.auto.tokenization_auto", "tqdm.auto", "scipy.stats", "sklearn.linear_model"]
 # Only where a zygote is sure to serve many starts (a notebook's check server sets this): elsewhere — one
 # ``grade`` — its children need what a cold worker imports, and idle imports would only compete for the CPU.

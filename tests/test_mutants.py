@@ -16,6 +16,21 @@ from mutants import MIN_PER_FUNCTION, all_mutants, modules
 MUTANTS = all_mutants()
 
 
+@pytest.fixture(autouse=True)
+def one_warm_runner(monkeypatch):
+    """Grade every mutant from one warm zygote with the heavy imports done (autograder/warm.py).
+
+    Mutation testing asks what the *checks* catch, so the mutants run without the sandbox: a sandboxed worker
+    is keyed to its submission's folder and would pay a cold start per mutant (~10 s), while the sandbox has
+    its own hostile suite (tests/test_adversarial.py). Without isolation the zygote's command is the same for
+    every mutant, so one zygote per test process serves them all.
+    """
+    from autograder import warm
+
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", "0")
+    monkeypatch.setattr(warm, "IDLE_IMPORTS", True)
+
+
 def selection(module: str, mutant, select: str) -> str:
     """The checks a mutant is graded on: its module's SELECT; a wrong or cheat mutant of a function listed in the
     module's optional ``SELECT_BY_FUNCTION`` only on that function's checks (it must be caught by the checks that
