@@ -113,6 +113,9 @@ def test_what_a_forked_worker_leaves_running_dies_with_it(code, sandbox):
     tag = f"{time.time() % 1000:.6f}"  # a unique `sleep` duration names the daemon
     with Worker(submission(code, 1), sandbox) as worker:
         assert worker.call("pretraining.tiny:leave_daemon", tag) is True
+        deadline = time.monotonic() + 10
+        while not _processes_with(tag) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert _processes_with(tag), "the daemon did not start"
     deadline = time.monotonic() + 5
     while _processes_with(tag) and time.monotonic() < deadline:
