@@ -35,6 +35,19 @@ def make_submission(tmp_path):
     return make
 
 
+def load_probe(name: str):
+    """autograder/probes/<name>.py imported in this process, to test a probe itself on the solutions (as the
+    worker would run it, but here: these are the repository's own tests, never a student's code)."""
+    import importlib.util
+
+    sys.path.insert(0, str(REPO / "solutions"))
+    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", REPO / "autograder" / "probes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def grade_checks(submission: Path, out: Path, cache: Path, select: str) -> list[dict]:
     """Grade ``submission`` on the checks matching ``select`` (a pytest -k expression): the tests of its
     results.json, each with its check function's name added as ``"check"``."""

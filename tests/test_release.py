@@ -130,4 +130,5 @@ def test_gradescope_autograder_grades_an_upload_as_gradescope_would_run_it(tmp_p
         assert done.returncode == 0, done.stdout + done.stderr
         results = json.loads((root / "results" / "results.json").read_text())
         scores[name] = (results["score"], sum(t["max_score"] for t in results["tests"]))
-    assert scores == {"solution, loose files": (4, 4), "starter folder": (0, 4)}, scores
+    full = scores["solution, loose files"][1]  # the points of the selected checks, whatever they are now
+    assert full > 0 and scores == {"solution, loose files": (full, full), "starter folder": (0, full)}, scores

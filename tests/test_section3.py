@@ -2,29 +2,16 @@
 sampling.py and kv_cache.py, run by tests/test_mutants.py): the two references of sampling agree, and the
 routines an exercise replaces raise however they are called."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "solutions"))
-
-
-def probe(name: str):
-    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", REPO / "autograder" / "probes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_probe as probe
 
 
 def test_transformers_warpers_agree_with_the_reference_filters():
+    ar = probe("autoregressive")  # puts solutions/ on the path
     from pretraining import sampling
 
-    ar = probe("autoregressive")
     logits = torch.randn(6, 30, generator=torch.Generator().manual_seed(0)) * 2
     for temperature, k, p in [(0.7, 5, None), (1.3, None, 0.8), (1.0, 8, 0.6)]:
         x = logits / temperature

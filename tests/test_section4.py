@@ -2,22 +2,9 @@
 finetune.py, run by tests/test_mutants.py): peft's layer equals the reference LoRA, and the product recorder
 sees a full A Bᵀ being formed."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "solutions"))
-
-
-def probe(name: str):
-    spec = importlib.util.spec_from_file_location(f"_test_probe_{name}", REPO / "autograder" / "probes" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_probe as probe
 
 
 def test_peft_equals_the_reference_lora_and_the_recorder_sees_full_products():

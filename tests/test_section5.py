@@ -2,19 +2,11 @@
 tests/test_mutants.py): generate_answers is measured on its own, through the uncached loop, and its call of
 the KV-cache loop is recorded."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "solutions"))
+from conftest import load_probe
 
 
 def test_generate_answers_probe_records_one_left_padded_call():
-    spec = importlib.util.spec_from_file_location("_autograder_probe_icl", REPO / "autograder" / "probes" / "icl.py")
-    icl_probe = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = icl_probe
-    spec.loader.exec_module(icl_probe)
+    icl_probe = load_probe("icl")
     import pretraining.icl as icl
     import pretraining.kv_cache as kv_cache
 
