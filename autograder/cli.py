@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .paths import ASSIGNMENTS, PUBLIC_REFERENCES, SOLUTIONS, STARTER
+from .paths import ASSIGNMENTS, SOLUTIONS, STARTER
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -49,16 +49,11 @@ def cmd_gradescope(args) -> int:
 
 def cmd_check(args) -> int:
     """Students: the public checks on your own code, against the recorded reference values."""
-    from .client import Worker
-    from .grading import run_checks, table
-    from .oracle import SnapshotReference
+    from .warm import check_report
 
-    with Worker(Path(args.code)) as student:
-        results, errors = run_checks(student, SnapshotReference(PUBLIC_REFERENCES), ("public",), args.k)
-    print("\n".join(errors + [table(results)]))
-    if not results:
-        print(f"no public check matches {args.k!r}")
-    return 0 if results and all(r.passed for r in results) and not errors else 1
+    output, ok = check_report(Path(args.code), args.k)
+    print(output)
+    return 0 if ok else 1
 
 
 def _terminate_as_interrupt(signum, frame):
