@@ -222,8 +222,8 @@ else:
     print(f"The shipped BERT has NOT got past the frequency stage: its accuracy is "
           f"{shipped['model accuracy'] / shipped['unigram accuracy']:.2f}× the unigram baseline's and its perplexity "
           f"{shipped['model perplexity']:.0f} against {shipped['unigram perplexity']:.0f}. What is missing is training: "
-          "its 1,000 CPU steps of 32 windows stop on the frequency plateau, and our GPU runs of the same model "
-          "left that plateau only after 2,000–3,000 steps of 128 windows (data/README.md). Its guesses above are "
+          "a BERT this small leaves the frequency plateau only after 2,000–3,000 steps of 128 windows, and the "
+          "data/ folder's recipe runs 16,000 (data/README.md: `scripts/make_pretrained.py --parts bert`). Its guesses above are "
           "frequent tokens, not answers — your code is not at fault.")
 
 # %% [markdown]
