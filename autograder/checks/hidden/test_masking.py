@@ -9,10 +9,10 @@ import pytest
 
 from autograder.checks import assert_close, assert_true, tensor
 from autograder.checks.public.test_autoencoder import student  # noqa: F401 (the fixture: errors say "your code")
-from autograder.checks.public.test_masking import (IGNORE, MASK_ARGS, PAD, SEP, SPAN_ARGS, check_replacement_ids,
-                                                   check_replays, check_row_counts, check_spans, check_split,
-                                                   labels_for, masking_summary, protected_of, token_batch,
-                                                   within_binomial)
+from autograder.checks.public.test_masking import (IGNORE, MASK_ARGS, PAD, SEP, SPAN_ARGS, bert_masked,
+                                                   check_bert_mask_rates, check_replacement_ids, check_replays,
+                                                   check_row_counts, check_spans, labels_for, masking_summary,
+                                                   protected_of, token_batch, within_binomial)
 
 
 @pytest.mark.check(points=2, timeout=60)
@@ -20,10 +20,7 @@ def test_bert_mask_rates_over_100k_tokens(student, rng):
     """masking.bert_mask: selection rate and the 80/10/10 split over 100,000 tokens with padding"""
     vocab = 1000
     ids = token_batch(rng, 800, 128, vocab, pad_from=rng.integers(64, 127, size=800))
-    out = student.call("probe:masking:bert_mask", tensor(ids), 11, vocab_size=vocab, **MASK_ARGS)
-    s = masking_summary(ids, out, protected_of(ids), vocab)
-    within_binomial(s["chosen"], s["eligible"], 0.15, "bert_mask: ordinary tokens chosen")
-    check_split(s, vocab, 0.8, 0.1, "bert_mask")
+    check_bert_mask_rates(student, ids, 11, vocab)
 
 
 @pytest.mark.check(points=2, timeout=60)
@@ -31,8 +28,7 @@ def test_bert_mask_rows_independent_other_sizes(student, rng):
     """masking.bert_mask: per-row binomial counts and per-position rates, 1,000 rows of 21 tokens, select_prob=0.25"""
     vocab, rows, length = 300, 1000, 23
     ids = token_batch(rng, rows, length, vocab)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 17, vocab_size=vocab, select_prob=0.25, **MASK_ARGS)
-    s = masking_summary(ids, out, protected_of(ids), vocab)
+    s = bert_masked(student, ids, 17, vocab, select_prob=0.25)
     check_row_counts(s["chosen_mask"][:, 1:-1], length - 2, 0.25, "bert_mask(select_prob=0.25)")
 
 
@@ -43,9 +39,7 @@ def test_bert_mask_other_probabilities_and_vocabulary(student, rng):
     ids = token_batch(rng, 200, 50, vocab, pad_from=rng.integers(20, 50, size=200), low=5)
     flagged = np.zeros(ids.shape, dtype=bool)
     flagged[:, 5] = True
-    out = student.call("probe:masking:bert_mask", tensor(ids), 13, vocab_size=vocab, select_prob=0.6, mask_prob=0.2,
-                       random_prob=0.7, special_mask=tensor(flagged), **dict(MASK_ARGS, mask_token_id=4))
-    s = masking_summary(ids, out, protected_of(ids, flagged), vocab, mask_id=4)
+    s = bert_masked(student, ids, 13, vocab, flagged, mask_id=4, select_prob=0.6, mask_prob=0.2, random_prob=0.7)
     within_binomial(s["chosen"], s["eligible"], 0.6, "bert_mask(select_prob=0.6): ordinary tokens chosen")
     check_replacement_ids(ids, s, vocab, 0.2, 0.7, f"bert_mask(vocab_size={vocab}, mask_prob=0.2, random_prob=0.7)")
 

@@ -180,10 +180,37 @@ def check_replays(replays: list, name: str) -> None:
 
 
 MASK_ARGS = dict(mask_token_id=MASK_ID, special_ids=SPECIAL)
+DEFAULTS = dict(select_prob=0.15, mask_prob=0.8, random_prob=0.1)  # Hugging Face's, and bert_mask's
 
 
 def protected_of(ids, flagged=None):
     return np.isin(ids, SPECIAL) | (flagged if flagged is not None else False)
+
+
+def bert_masked(student, ids: np.ndarray, seed: int, vocab: int, flagged=None, mask_id: int = MASK_ID,
+                **options) -> dict:
+    """Your ``bert_mask`` on ``ids`` (generator seeded with ``seed``), checked and summarised by ``masking_summary``.
+
+    ``flagged``: the (batch, length) bool ``special_mask`` to pass (None: none passed); ``options``: select_prob,
+    mask_prob, random_prob. The special ids are always [CLS], [SEP], [PAD]; the mask id is ``mask_id``."""
+    if flagged is not None:
+        options["special_mask"] = tensor(flagged)
+    out = student.call("probe:masking:bert_mask", tensor(ids), seed, vocab_size=vocab, **options,
+                       **dict(MASK_ARGS, mask_token_id=mask_id))
+    return masking_summary(ids, out, protected_of(ids, flagged), vocab, mask_id=mask_id)
+
+
+def check_bert_mask_rates(student, ids: np.ndarray, seed: int, vocab: int, mask_id: int = MASK_ID, **options) -> dict:
+    """``bert_masked``, then the share of ordinary tokens chosen (select_prob) and the mask / random / same split.
+
+    An option left out is not passed, so your function's default is what is checked (15%, 80%, 10%)."""
+    s = bert_masked(student, ids, seed, vocab, mask_id=mask_id, **options)
+    select_prob, mask_prob, random_prob = (options.get(k, d) for k, d in DEFAULTS.items())
+    chosen_by = f"(select_prob={select_prob})" if "select_prob" in options else ""
+    split_by = f"(mask_prob={mask_prob}, random_prob={random_prob})" if options.keys() - {"select_prob"} else ""
+    within_binomial(s["chosen"], s["eligible"], select_prob, f"bert_mask{chosen_by}: ordinary tokens chosen")
+    check_split(s, vocab, mask_prob, random_prob, f"bert_mask{split_by}")
+    return s
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -195,11 +222,9 @@ def test_bert_mask_labels_and_inputs(student, rng):
     """masking.bert_mask: labels = original ids at chosen positions, -100 elsewhere; nothing else changes"""
     vocab = 50
     for i, ids in enumerate(layouts(rng, vocab)):
-        out = student.call("probe:masking:bert_mask", tensor(ids), i, vocab_size=vocab, select_prob=0.5, **MASK_ARGS)
-        masking_summary(ids, out, protected_of(ids), vocab)
+        bert_masked(student, ids, i, vocab, select_prob=0.5)
     ids = token_batch(rng, 8, 32, vocab)
-    s = masking_summary(ids, student.call("probe:masking:bert_mask", tensor(ids), 9, vocab_size=vocab, **MASK_ARGS),
-                        protected_of(ids), vocab)
+    s = bert_masked(student, ids, 9, vocab)
     assert_true(s["chosen"] > 0, "bert_mask chose no position at all in 8 sequences of 32 tokens "
                 "(expected about 15% of the 240 ordinary tokens)")
 
@@ -212,9 +237,7 @@ def test_bert_mask_never_chooses_special_tokens(student, rng):
     ids[3] = token_batch(rng, 1, 24, vocab, pad_from=[1])[0]  # a row of special tokens only
     flagged = np.zeros(ids.shape, dtype=bool)
     flagged[:, 1:4] = True  # e.g. a prompt that must stay visible
-    out = student.call("probe:masking:bert_mask", tensor(ids), 1, vocab_size=vocab, select_prob=0.9,
-                       special_mask=tensor(flagged), **MASK_ARGS)
-    s = masking_summary(ids, out, protected_of(ids, flagged), vocab)
+    s = bert_masked(student, ids, 1, vocab, flagged, select_prob=0.9)
     assert_true(s["chosen"] > 0, "bert_mask chose no position at all (select_prob=0.9)")
 
 
@@ -223,10 +246,7 @@ def test_bert_mask_rates(student, rng):
     """masking.bert_mask: about 15% of ordinary tokens chosen; of those 80% [MASK], 10% random, 10% kept"""
     vocab = 1000
     ids = token_batch(rng, 160, 128, vocab)  # 20,160 ordinary tokens → ~3,000 chosen
-    out = student.call("probe:masking:bert_mask", tensor(ids), 2, vocab_size=vocab, **MASK_ARGS)
-    s = masking_summary(ids, out, protected_of(ids), vocab)
-    within_binomial(s["chosen"], s["eligible"], 0.15, "bert_mask: ordinary tokens chosen")
-    check_split(s, vocab, 0.8, 0.1, "bert_mask")
+    check_bert_mask_rates(student, ids, 2, vocab)
 
 
 @pytest.mark.check(points=2, timeout=30)
@@ -234,8 +254,7 @@ def test_bert_mask_rows_are_independent(student, rng):
     """masking.bert_mask: per row, the number of targets is binomial; every position is chosen ~15% of the time"""
     vocab, rows, length = 200, 400, 64
     ids = token_batch(rng, rows, length, vocab)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 12, vocab_size=vocab, **MASK_ARGS)
-    s = masking_summary(ids, out, protected_of(ids), vocab)
+    s = bert_masked(student, ids, 12, vocab)
     check_row_counts(s["chosen_mask"][:, 1:-1], length - 2, 0.15, "bert_mask")
 
 
@@ -244,11 +263,7 @@ def test_bert_mask_uses_its_probabilities(student, rng):
     """masking.bert_mask: select_prob, mask_prob, random_prob and mask_token_id honoured; random ids uniform over 0 … V − 1"""
     vocab = 12  # small, so that every id's count can be checked
     ids = token_batch(rng, 300, 64, vocab, low=5)
-    out = student.call("probe:masking:bert_mask", tensor(ids), 14, vocab_size=vocab, select_prob=0.4,
-                       mask_prob=0.5, random_prob=0.3, **dict(MASK_ARGS, mask_token_id=4))
-    s = masking_summary(ids, out, protected_of(ids), vocab, mask_id=4)
-    within_binomial(s["chosen"], s["eligible"], 0.4, "bert_mask(select_prob=0.4): ordinary tokens chosen")
-    check_split(s, vocab, 0.5, 0.3, "bert_mask(mask_prob=0.5, random_prob=0.3)")
+    s = check_bert_mask_rates(student, ids, 14, vocab, mask_id=4, select_prob=0.4, mask_prob=0.5, random_prob=0.3)
     check_replacement_ids(ids, s, vocab, 0.5, 0.3, f"bert_mask(vocab_size={vocab}, mask_prob=0.5, random_prob=0.3)")
 
 
