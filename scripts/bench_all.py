@@ -3,6 +3,7 @@
     python scripts/bench_all.py                          # check() latency + the decoding / LoRA / MAE / ICL ratios
     python scripts/bench_all.py --notebooks              # ... and every solution notebook's time on this device
     python scripts/bench_all.py --notebooks 01 03 --only check notebooks --repeats 7
+    python scripts/bench_all.py --only check notebooks --notebooks --cpu-baseline   # a GPU host: FULL vs CPU defaults
 
 - ``check``: a notebook's ``check(PATTERN)`` (``autograder.student.check``) on the solutions: the **first** call of a
   session (the warm runner starts: a check server and its zygote), then **warm** calls (after the zygote's idle
@@ -10,7 +11,7 @@
   runner) — medians of ``--repeats`` rounds, and the ratio.
 - ``notebooks`` (only with ``--notebooks``): each solution notebook end to end as a plain script
   (``scripts/run_notebook.py``'s ``run_once``) on the current device, ``FULL`` as ``autograder.student.full_settings``
-  decides.
+  decides; with ``--cpu-baseline``, beside each its CPU defaults on the same host and the ratio.
 - ``kv_cache``, ``lora``, ``mae``, ``icl``: the JSON that ``scripts/bench_<name>.py`` prints with its defaults
   (each script's own ``main``, run here in turn; ``--ratio-args NAME "ARGS"`` passes it other arguments).
 
@@ -79,21 +80,50 @@ def check_latency(patterns: list[str], repeats: int) -> dict:
     return figures
 
 
-def notebook_times(numbers: list[str], timeout: float | None) -> dict:
-    """Each solution notebook end to end, as ``scripts/run_notebook.py`` runs it."""
+def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: bool = False,
+                   logs: Path | None = None) -> dict:
+    """Each solution notebook end to end, as ``scripts/run_notebook.py`` runs it, on the current device.
+
+    With ``cpu_baseline`` each notebook also runs with its CPU defaults on this host (``PRETRAINING_DEVICE=cpu``,
+    ``FULL`` off, one torch thread as ``setup()`` sets), all of them at once in a pool while the device runs go
+    one after the other: a host with many cores runs them side by side without slowing the device runs' one
+    launching thread (the JSON says how many ran at once). ``device_over_cpu`` < 1: the device run was faster.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from run_notebook import run_once, slowest_cells
 
     sources = [p for p in sorted((HERE.parent / "solutions" / "notebooks").glob("[0-9]*.py"))
                if not numbers or p.name[:2] in numbers]
     env = {**os.environ, "PRETRAINING_CODE": os.environ.get("PRETRAINING_CODE", str(HERE.parent / "solutions")),
            "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    cpu_env = {**env, "PRETRAINING_DEVICE": "cpu", "PRETRAINING_FULL": "0", "OMP_NUM_THREADS": "1",
+               "CUDA_VISIBLE_DEVICES": ""}
+    workers = max(1, min(len(sources), (os.cpu_count() or 1) - 2))
+    pool = ThreadPoolExecutor(workers) if cpu_baseline else None
+    cpu_runs = {s.stem: pool.submit(run_once, s, cpu_env, timeout) for s in sources} if pool else {}
+
+    def entry(seconds: float, status: str, output: str, name: str, kind: str) -> dict:
+        if logs:
+            logs.mkdir(parents=True, exist_ok=True)
+            (logs / f"{name}.{kind}.log").write_text(output)
+        figures = {"seconds": round(seconds, 1), "status": status, "slowest_cells_s": slowest_cells(output)}
+        if status != "ok":
+            figures["error"] = output[-2000:]
+        return figures
+
     figures = {}
     for source in sources:
-        seconds, status, output = run_once(source, env, timeout)
-        figures[source.stem] = {"seconds": round(seconds, 1), "status": status,
-                                "slowest_cells_s": slowest_cells(output)}
-        if status != "ok":
-            figures[source.stem]["error"] = output[-2000:]
+        figures[source.stem] = entry(*run_once(source, env, timeout), source.stem, "device")
+    for name, future in cpu_runs.items():
+        cpu = entry(*future.result(), name, "cpu")
+        figures[name] = {"device": figures[name], "cpu_default": cpu,
+                         "device_over_cpu": round(figures[name]["seconds"] / cpu["seconds"], 2)}
+    if pool:
+        pool.shutdown()
+        figures["cpu_default_runs_at_once"] = workers
+    figures["total_device_s"] = round(sum(f["device"]["seconds"] if "device" in f else f["seconds"]
+                                          for f in figures.values() if isinstance(f, dict)), 1)
     return figures
 
 
@@ -124,6 +154,9 @@ def main() -> None:
     parser.add_argument("--notebooks", nargs="*", default=None, metavar="NN",
                         help="time the solution notebooks too (these numbers; all when none are given)")
     parser.add_argument("--notebook-timeout", type=float, default=None, help="seconds allowed for one notebook")
+    parser.add_argument("--cpu-baseline", action="store_true",
+                        help="with --notebooks: also run each notebook's CPU defaults on this host, side by side")
+    parser.add_argument("--logs", type=Path, default=None, help="folder for each notebook run's printed output")
     parser.add_argument("--patterns", nargs="+", default=["add_noise", "kv_cache"],
                         help="check() patterns to time (default: one section-1 function; the KV cache, which needs "
                              "transformers)")
@@ -138,7 +171,7 @@ def main() -> None:
     results: dict = {"benchmark": "all", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      **environment(device), "cpus": os.cpu_count()}
     sections = [("check", lambda: check_latency(args.patterns, args.repeats)),
-                ("notebooks", lambda: notebook_times(args.notebooks or [], args.notebook_timeout)),
+                ("notebooks", lambda: notebook_times(args.notebooks or [], args.notebook_timeout, args.cpu_baseline, args.logs)),
                 *((name, lambda name=name: ratio(name, extra.get(name, []))) for name in RATIOS)]
     for name, measure in sections:
         if name not in wanted:
