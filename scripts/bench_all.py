@@ -81,7 +81,7 @@ def check_latency(patterns: list[str], repeats: int) -> dict:
 
 
 def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: bool = False,
-                   logs: Path | None = None) -> dict:
+                   logs: Path | None = None, progress=lambda figures: None) -> dict:
     """Each solution notebook end to end, as ``scripts/run_notebook.py`` runs it, on the current device.
 
     With ``cpu_baseline`` each notebook also runs with its CPU defaults on this host (``PRETRAINING_DEVICE=cpu``,
@@ -115,6 +115,7 @@ def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: bool
     figures = {}
     for source in sources:
         figures[source.stem] = entry(*run_once(source, env, timeout), source.stem, "device")
+        progress(figures)  # a run cut short keeps the notebooks timed so far
     for name, future in cpu_runs.items():
         cpu = entry(*future.result(), name, "cpu")
         figures[name] = {"device": figures[name], "cpu_default": cpu,
@@ -170,8 +171,13 @@ def main() -> None:
     device = get_device()
     results: dict = {"benchmark": "all", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      **environment(device), "cpus": os.cpu_count()}
+    def write(document: dict) -> None:
+        if args.out:
+            args.out.write_text(json.dumps(document, indent=2) + "\n")
+
     sections = [("check", lambda: check_latency(args.patterns, args.repeats)),
-                ("notebooks", lambda: notebook_times(args.notebooks or [], args.notebook_timeout, args.cpu_baseline, args.logs)),
+                ("notebooks", lambda: notebook_times(args.notebooks or [], args.notebook_timeout, args.cpu_baseline, args.logs,
+                                                 lambda figures: write({**results, "notebooks": figures}))),
                 *((name, lambda name=name: ratio(name, extra.get(name, []))) for name in RATIOS)]
     for name, measure in sections:
         if name not in wanted:
@@ -179,8 +185,7 @@ def main() -> None:
         start = time.perf_counter()
         results[name] = measure()
         print(f"bench_all: {name} took {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-        if args.out:  # after every section: a run cut short still leaves the figures taken so far
-            args.out.write_text(json.dumps(results, indent=2) + "\n")
+        write(results)  # after every section: a run cut short still leaves the figures taken so far
     print(json.dumps(results, indent=2))
 
 
