@@ -42,6 +42,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -341,27 +342,36 @@ class Batch:
         for _ in range(max(1, len(self.gpus) if self.gpus else self.jobs)):
             self.slots.put(self.slots.qsize())
         self._clean_stale_scratch()
+        with self.supervising():
+            try:
+                try:
+                    from .grading import collect_checks
+
+                    self.order = [c.nodeid for c in collect_checks()]
+                    self.checks = collect_checks(self.select)
+                except (RuntimeError, ImportError) as exc:  # the checks, or the grader's own packages, are broken
+                    raise GraderFault(f"the checks could not be loaded: {type(exc).__name__}: {exc}") from None
+                self.versions = check_versions([c.nodeid for c in self.checks])
+                if self.preflight:
+                    self.run_preflight()
+                return self.run_students(entries)
+            except GraderFault as exc:
+                print(f"\nGRADING STOPPED — a fault of the grader, not of any student:\n{exc}\n"
+                      "No student was given a grade for this run (finished students keep their results); fix the "
+                      "grading environment, then rerun the same command.", file=sys.stderr)
+                return EXIT_GRADER_FAULT
+            except KeyboardInterrupt:
+                return EXIT_INTERRUPTED
+
+    @contextmanager
+    def supervising(self):
+        """While grading: we adopt orphaned workers (subreaper) and SIGINT/SIGTERM stop the workers. On the way
+        out, however it is left: every worker's tree is killed and collected, the signal handlers and the
+        subreaper flag are restored, and our scratch folder (with ``.scratch`` if that is left empty) is removed."""
         _set_subreaper()
         handlers = self._install_signals()
         try:
-            try:
-                from .grading import collect_checks
-
-                self.order = [c.nodeid for c in collect_checks()]
-                self.checks = collect_checks(self.select)
-            except (RuntimeError, ImportError) as exc:  # the checks, or the grader's own packages, are broken
-                raise GraderFault(f"the checks could not be loaded: {type(exc).__name__}: {exc}") from None
-            self.versions = check_versions([c.nodeid for c in self.checks])
-            if self.preflight:
-                self.run_preflight()
-            return self.run_students(entries)
-        except GraderFault as exc:
-            print(f"\nGRADING STOPPED — a fault of the grader, not of any student:\n{exc}\n"
-                  "No student was given a grade for this run (finished students keep their results); fix the "
-                  "grading environment, then rerun the same command.", file=sys.stderr)
-            return EXIT_GRADER_FAULT
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
+            yield
         finally:
             self.stop.set()
             for proc in list(self.running.values()):
@@ -371,9 +381,8 @@ class Batch:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
             shutil.rmtree(self.scratch, ignore_errors=True)
-            for parent in (self.scratch.parent,):
-                if parent.is_dir() and not any(parent.iterdir()):
-                    parent.rmdir()
+            if self.scratch.parent.is_dir() and not any(self.scratch.parent.iterdir()):
+                self.scratch.parent.rmdir()
 
     def run_preflight(self) -> None:
         """The reference solution, graded like a student, must pass every selected check."""
@@ -562,17 +571,10 @@ def grade_with_deadline(submission: Path, out: Path, cache: Path | None, select:
         batch.cache = Path(cache)
     batch.checks = collect_checks(select)
     batch.slots.put(0)
-    _set_subreaper()
-    handlers = batch._install_signals()
     try:
-        outcome = batch.grade_one(Path(submission), "submission", submission_hash(Path(submission)))
+        with batch.supervising():
+            outcome = batch.grade_one(Path(submission), "submission", submission_hash(Path(submission)))
     finally:
-        for proc in list(batch.running.values()):
-            kill_tree(proc)
-        batch.reap()
-        _set_subreaper(False)
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
         shutil.rmtree(out / ".batch", ignore_errors=True)
     if outcome.status == "interrupted":
         return EXIT_INTERRUPTED

@@ -71,12 +71,17 @@ def _write(target: Path, source, size_limit: int) -> int:
     return written
 
 
-def _unzip(archive_path: Path, raw: Path) -> None:
+def _open_archive(archive_path: Path, open_archive, unreadable: tuple[type[Exception], ...], kind: str):
+    """``open_archive(archive_path)``; an archive it cannot read (one of ``unreadable``) is a SubmissionError."""
     try:
-        archive = zipfile.ZipFile(archive_path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise SubmissionError(f"{archive_path.name} is not a readable .zip file ({exc}): {HOW}") from None
-    with archive:
+        return open_archive(archive_path)
+    except unreadable as exc:
+        raise SubmissionError(f"{archive_path.name} is not a readable {kind} ({exc}): {HOW}") from None
+
+
+def _unzip(archive_path: Path, raw: Path) -> None:
+    with _open_archive(archive_path, zipfile.ZipFile, (zipfile.BadZipFile, OSError, ValueError, EOFError),
+                       ".zip file") as archive:
         members, total = [], 0
         for info in archive.infolist():
             path = _member_path(info.filename)
@@ -109,11 +114,8 @@ def _unzip(archive_path: Path, raw: Path) -> None:
 
 
 def _untar(archive_path: Path, raw: Path) -> None:
-    try:
-        archive = tarfile.open(archive_path)
-    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-        raise SubmissionError(f"{archive_path.name} is not a readable archive ({exc}): {HOW}") from None
-    with archive:
+    with _open_archive(archive_path, tarfile.open, (tarfile.TarError, OSError, EOFError, ValueError),
+                       "archive") as archive:
         count = total = 0
         try:
             for info in archive:
