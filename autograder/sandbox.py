@@ -317,7 +317,7 @@ class Sandbox:
             for _ in range(5):  # every process of this worker's own uid, fork bombs included
                 subprocess.run(["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--",
                                 "sh", "-c", "kill -9 -1"], capture_output=True)
-                if not _uid_has_processes(self.uid):
+                if not processes_of(self.uid):
                     break
 
     def cleanup(self) -> None:
@@ -373,17 +373,19 @@ def init_pid_of(pid: int) -> int | None:
         return None
 
 
-def _uid_has_processes(uid: int) -> bool:
+def processes_of(uid: int) -> list[int]:
+    """The PIDs of every process whose real uid is ``uid``."""
+    pids = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             for line in status.read_text().splitlines():
                 if line.startswith("Uid:"):
                     if int(line.split()[1]) == uid:
-                        return True
+                        pids.append(int(status.parent.name))
                     break
         except (OSError, ValueError, IndexError):
             continue
-    return False
+    return pids
 
 
 def _readable_by_others(path: Path) -> bool:

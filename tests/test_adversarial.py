@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+import as_user
 from autograder import client as client_module
 from autograder.client import StudentError, Worker
 from autograder.paths import REPO, SOLUTIONS
@@ -48,6 +49,12 @@ MARKER = "### BEGIN SOLUTION"  # in every solution file, never in a student's
 def defence(name: str) -> str:
     """The layer that stops a hostile file (its ``DEFENCE = "..."`` line; the file is not imported here)."""
     return re.search(r'^DEFENCE = "(\w+)"', (HOSTILE_DIR / f"{name}.py").read_text(), re.M).group(1)
+
+
+def needs_root(name: str) -> bool:
+    """Whether the attack can only work as root (``REQUIRES = "root"``: e.g. chroot), so that run by an ordinary
+    user it loses even with the defences off."""
+    return re.search(r'^REQUIRES = "root"', (HOSTILE_DIR / f"{name}.py").read_text(), re.M) is not None
 
 
 def _serve(server: socket.socket) -> None:
@@ -182,7 +189,8 @@ def test_every_attack_is_stopped_and_wins_without_the_sandbox(tmp_path, arena, m
             assert not changed, f"files changed by the worker: {changed}"
             expected = {n: n == "forge_probe" for n in HOSTILE}  # the one documented, forgeable exception
         else:
-            expected = {n: defence(n) not in ("codec",) for n in HOSTILE}
+            as_root = os.geteuid() == 0
+            expected = {n: defence(n) not in ("codec",) and (as_root or not needs_root(n)) for n in HOSTILE}
         wrong = {n: f"won={won[n]}: {loots.get(n, '')!r}" for n in HOSTILE if won[n] != expected[n]}
         assert not wrong, "\n".join(f"{n}: {w}" for n, w in wrong.items())
     finally:
@@ -486,27 +494,48 @@ def test_the_uid_mode_reads_only_what_others_may_and_kills_every_process_of_its_
         isolation_mode.cache_clear()
 
 
-def test_as_an_ordinary_user_every_attack_is_stopped_too(tmp_path):
-    """Run as root, the attack test runs again as uid 65534 (nobody) over a world-readable copy of the checkout:
-    the sandbox then takes its user-namespace path. (Run as a user, the suite takes that path by itself.)"""
-    if os.geteuid() != 0:
-        pytest.skip("already an ordinary user: the attack test above took the user-namespace path")
-    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-    probe = subprocess.run(nobody + [sys.executable, "-c", "import sys; print(sys.base_prefix)"],
-                           capture_output=True, text=True, cwd="/")
-    if probe.returncode != 0 or probe.stdout.strip() != sys.base_prefix:
-        pytest.skip(f"uid 65534 cannot run this Python ({sys.base_prefix} is in a folder only root may enter)")
-    top = Path(tempfile.mkdtemp(prefix="adversarial-as-user-"))  # under /tmp: pytest's tmp_path is root-only
+# The tests above, again as an ordinary user: the attack test both ways (so that it can fail there too) and the
+# hostile batch.
+AS_USER = ["tests/test_adversarial.py::test_every_attack_is_stopped_and_wins_without_the_sandbox[isolated]",
+           "tests/test_adversarial.py::test_every_attack_is_stopped_and_wins_without_the_sandbox[control]",
+           "tests/test_adversarial.py::test_a_hostile_batch_leaves_the_honest_and_the_checkout_untouched"]
+
+
+def _manifest(root: Path) -> dict[str, str]:
+    """Every file of a checkout and its hash (git's own index, rewritten by any `git status`, aside)."""
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts and p != root / ".git" / "index"}
+
+
+def test_as_an_ordinary_user_every_attack_is_stopped_too():
+    """The attack test (isolated and control) and the hostile batch run again as an ordinary user, over that
+    user's own copy of the checkout (theirs to write, like a clone on a laptop), so the sandbox takes its
+    user-namespace path. Run as root: as an unused uid, in a private mount namespace that makes this suite's
+    Python reachable without changing the machine (tests/as_user.py); run as a user: directly. Then: all three
+    pass, no process of the uid survives, it left nothing in /tmp, and the copy is byte for byte unchanged."""
+    refused = as_user.namespace_refusal(REPO)
+    if refused:
+        # The documented fallback (docs/SECURITY.md): without namespaces a user's grader isolates nothing, and
+        # says so in every report.
+        said = as_user.run_as_user([sys.executable, "-c", "from autograder.sandbox import Sandbox; "
+                                    "print(Sandbox().describe())"], REPO, timeout=60).done.stdout
+        assert "NO network or file isolation" in said, said
+        pytest.skip(refused)
+    home = Path(tempfile.mkdtemp(prefix="adversarial-as-user-"))
+    copy = home / "checkout"
     try:
-        copy = top / "checkout"
-        shutil.copytree(REPO, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv", "__pycache__", "out", "dist"))
-        for path in [top, *copy.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(path.stat().st_mode | (0o755 if path.is_dir() else 0o644))
-        done = subprocess.run(nobody + [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-                                        "no:xdist", "tests/test_adversarial.py", "-k", "attack and isolated"],
-                              cwd=copy, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "HOME": "/tmp", "TMPDIR": "/tmp"})
-        assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
+        shutil.copytree(REPO, copy, symlinks=True,
+                        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache", "out", "dist"))
+        before = _manifest(copy)
+        run = as_user.run_as_user([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                                   *AS_USER], copy, timeout=540, own=[home], home=home)
+        out = run.done.stdout[-4000:] + run.done.stderr[-2000:]
+        assert run.done.returncode == 0 and f"{len(AS_USER)} passed" in run.done.stdout, out
+        assert not run.survivors, f"processes of uid {run.uid} outlived the run: {run.survivors}"
+        assert not run.left_in_tmp, run.left_in_tmp
+        after = _manifest(copy)
+        assert after == before, sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     finally:
-        shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
