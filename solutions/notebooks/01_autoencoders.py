@@ -14,10 +14,11 @@
 # **Workflow.** Edit the `.py` file, save, re-run the cell that uses it. `check("name")` runs the public
 # checks for `name` on your code, in a separate process — the same way your submission is graded.
 #
-# **CPU or GPU?** The models here are tiny (20k–40k parameters, batches of 128 images of 64 pixels). A GPU
-# cannot speed them up: each training step is a few dozen small kernels, and the time goes into launching
-# them. On one H200 machine this notebook took about 60 s on the GPU and 39 s on the same machine's CPU. Set
-# `PRETRAINING_DEVICE=cpu` before starting Jupyter to compare; the larger transformers of later sections gain more.
+# **CPU or GPU?** The models here are tiny (20k–40k parameters, batches of 128 images of 64 pixels): one of them
+# alone cannot keep a GPU busy, since each training step is a few dozen small kernels and the time goes into
+# launching them. So the sweeps below train their seeds together, as one batched model
+# (`pretraining.ensembles`): the same kernels, each M times larger. The README records this notebook's time
+# on a GPU and on a CPU; set `PRETRAINING_DEVICE=cpu` before starting Jupyter to compare on your machine.
 
 # %%
 # Setup: make your package (starter_code/pretraining) and the checks importable; pick the device.
@@ -65,15 +66,16 @@ check("reconstruction_loss")
 # %%
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from pretraining.autoencoder import Autoencoder, Decoder, Encoder  # noqa: E402
 from pretraining.bottlenecks import LinearDecoder, TopK, denoising_loss  # noqa: E402
-from pretraining.data import Batches, load_images  # noqa: E402
-from pretraining.few_shot import few_shot_accuracy  # noqa: E402
+from pretraining.data import load_images, sample_k_shot  # noqa: E402
+from pretraining.ensembles import Ensemble, EnsembleBatches, train_ensemble  # noqa: E402
+from pretraining.few_shot import LinearProbe, few_shot_accuracy  # noqa: E402
 from pretraining.plotting import bar_mean_std, plot_curves, plot_mean_std, show_images  # noqa: E402
-from pretraining.training import train  # noqa: E402
 
 train_set, test_set = load_images("digits", "train"), load_images("digits", "test")
 D = train_set.n_features
@@ -94,8 +96,10 @@ check("test_encoder or test_decoder")
 # %% [markdown]
 # Pre-training is plain mini-batch Adam on d(x, x̂) with the course's training loop (`pretraining.training.train`:
 # it shows a progress bar and returns the loss of every step). The same function trains every model of this
-# notebook with the same budget, so that they can be compared. A latent of L = 8 is a bottleneck: 8 numbers for
-# 64 pixels.
+# notebook with the same budget, so that they can be compared. It trains the models of several seeds at once
+# (`pretraining.ensembles`): their parameters stacked into one batched model, each seed with its own
+# initialisation, its own order of the batches and, in effect, its own Adam — the same weights as training
+# them one after the other, in fewer, larger steps. A latent of L = 8 is a bottleneck: 8 numbers for 64 pixels.
 
 # %%
 EPOCHS, BATCH_SIZE, LR = 30, 128, 3e-3  # one budget for every autoencoder below
@@ -104,24 +108,29 @@ SEEDS = (0, 1, 2)  # each seed: a different initialisation and a different draw 
 train_x = train_set.x.to(DEVICE)  # moved to the device once, rather than batch by batch
 
 
-def pretrain(latent_dim: int, seed: int, bottleneck: str = "none", epochs: int = EPOCHS, progress=True,
-             noise_std: float = 0.3, active: int = 8):
-    """An autoencoder with latent size L trained on the training images; bottleneck: "none" (only L),
-    "information" (denoising, σ = noise_std), "sparsity" (top-`active` of L) or "capacity" (linear decoder)."""
-    generator = seed_everything(seed)
-    encoder = Encoder(D, latent_dim)
-    if bottleneck == "sparsity":
-        encoder = nn.Sequential(encoder, TopK(active))
-    decoder = LinearDecoder(latent_dim, D) if bottleneck == "capacity" else Decoder(latent_dim, D)
-    model = Autoencoder(encoder, decoder)
-    if bottleneck == "information":  # corrupted input, clean target; the noise is drawn where the batch lives
-        noise = torch.Generator(DEVICE).manual_seed(seed)
-        loss_fn = lambda batch: denoising_loss(model, batch[0], noise_std, noise)  # noqa: E731
+def pretrain(latent_dim: int, seeds=(0,), bottleneck: str = "none", epochs: int = EPOCHS, progress=True,
+             noise_std: float = 0.3, active: int = 8) -> list[tuple[Autoencoder, list[float]]]:
+    """One autoencoder with latent size L per seed, trained on the training images — all seeds together, as
+    one batched model. Returns [(model, loss curve)], one per seed. bottleneck: "none" (only L), "information"
+    (denoising, σ = noise_std), "sparsity" (top-`active` of L) or "capacity" (linear decoder)."""
+    models, orders = [], []
+    for seed in seeds:  # each seed: its initialisation and its batch order, as if trained alone
+        orders.append(seed_everything(seed))
+        encoder = Encoder(D, latent_dim)
+        if bottleneck == "sparsity":
+            encoder = nn.Sequential(encoder, TopK(active))
+        decoder = LinearDecoder(latent_dim, D) if bottleneck == "capacity" else Decoder(latent_dim, D)
+        models.append(Autoencoder(encoder, decoder))
+    if bottleneck == "information":  # corrupted input, clean target; each model draws its own noise from this
+        noise = torch.Generator(DEVICE).manual_seed(seeds[0])
+        loss_fn = lambda model, x: denoising_loss(model, x, noise_std, noise)  # noqa: E731
     else:
-        loss_fn = lambda batch: reconstruction_loss(batch[0], model(batch[0]))  # noqa: E731
-    batches = Batches(train_x, batch_size=BATCH_SIZE, generator=generator)
-    curve = train(model, loss_fn, batches, epochs=epochs, lr=LR, progress=progress, desc=f"L={latent_dim} {bottleneck}")
-    return model.eval(), curve
+        loss_fn = lambda model, x: reconstruction_loss(x, model(x))  # noqa: E731
+    ensemble = Ensemble(models).to(DEVICE)
+    batches = EnsembleBatches(train_x, batch_size=BATCH_SIZE, generators=orders)
+    curves = train_ensemble(ensemble, loss_fn, batches, epochs=epochs, lr=LR, progress=progress,
+                            desc=f"L={latent_dim} {bottleneck}, {len(seeds)} seed(s)")
+    return [(model.eval(), curve.tolist()) for model, curve in zip(ensemble.unstack(), curves)]
 
 
 @torch.no_grad()
@@ -131,7 +140,7 @@ def test_error(model) -> float:
     return reconstruction_loss(x, model(x)).item()
 
 
-ae8, curve8 = pretrain(8, seed=0)
+[(ae8, curve8)] = pretrain(8)
 mean_image_error = ((test_set.x - train_set.x.mean(dim=0)) ** 2).flatten(1).sum(1).mean().item()
 print(f"test error ‖x − x̂‖² of L = 8: {test_error(ae8):.3f}; "
       f"of always predicting the mean image: {mean_image_error:.3f}")
@@ -159,24 +168,64 @@ check("few_shot")
 
 # %% [markdown]
 # A baseline every representation must beat: the raw pixels themselves (an encoder that only flattens, L = 64).
+#
+# This notebook fits dozens of probes, so `probe` below runs the same recipe for many encoders at once: for
+# each encoder, seed and k, the same draw of labelled examples as `few_shot_accuracy`, a head built by your
+# `LinearProbe` (which freezes the encoder), and the same 100 full-batch Adam steps at lr 3e-2 — the heads
+# trained together, as one batched model. Since the encoder is frozen, its features are computed once. The last
+# line compares it with your `few_shot_accuracy`, one probe at a time: the two differ only by the heads'
+# random initialisation.
 
 
 # %%
-def probe(encoder: nn.Module, latent_dim: int, seed: int) -> np.ndarray:
-    """Test accuracy of a linear probe on the frozen encoder for each k in KS: shape (len(KS),). The k-shot draws
-    come from `seed`, so every representation is probed on the same labelled examples."""
-    return np.array([few_shot_accuracy(encoder, latent_dim, train_set, test_set, k, np.random.default_rng(seed))
-                     for k in KS])
+PROBE_STEPS, PROBE_LR = 100, 3e-2  # few_shot_accuracy's budget
+
+
+def probe(encoders: list[nn.Module], latent_dims: list[int], seeds) -> np.ndarray:
+    """Test accuracy of a linear probe on each frozen encoder for each k in KS: shape (len(encoders), len(KS)).
+    The k-shot draws come from the encoder's seed, so every representation is probed on the same labelled
+    examples. For k fixed, the heads of all encoders are trained together; each head and its features are padded
+    with zeros to the largest latent size, which changes nothing: a feature that is always 0 gives its weight a
+    gradient of 0, and Adam then leaves the weight at 0."""
+    width, n_classes = max(latent_dims), train_set.n_classes
+    pad = lambda r: F.pad(r, (0, width - r.shape[-1]))  # noqa: E731  (N, L) → (N, width)
+    test_x, test_y = test_set.x.to(DEVICE), test_set.y.to(DEVICE)
+    with torch.no_grad():
+        test_r = torch.stack([pad(encoder.to(DEVICE).eval()(test_x)) for encoder in encoders])  # (M, N_test, width)
+    accuracies = np.zeros((len(encoders), len(KS)))
+    for n, k in enumerate(KS):
+        heads, few_r, few_y = [], [], []
+        for encoder, latent_dim, seed in zip(encoders, latent_dims, seeds):
+            few = train_set.subset(sample_k_shot(train_set.y.numpy(), k, np.random.default_rng(seed)))
+            linear_probe = LinearProbe(encoder, latent_dim, n_classes).to(DEVICE)  # your class: frozen encoder + head
+            head = nn.Linear(width, n_classes).to(DEVICE)
+            with torch.no_grad():
+                few_r.append(pad(linear_probe.encoder(few.x.to(DEVICE))))  # (k·C, width)
+                head.weight.zero_()[:, :latent_dim] = linear_probe.head.weight
+                head.bias.copy_(linear_probe.head.bias)
+            heads.append(head)
+            few_y.append(few.y.to(DEVICE))
+        ensemble = Ensemble(heads)
+        batch = (torch.stack(few_r), torch.stack(few_y))  # (M, k·C, width), (M, k·C): every step sees all of it
+        train_ensemble(ensemble, lambda head, r, y: F.cross_entropy(head(r), y), lambda: batch,
+                       steps=PROBE_STEPS, lr=PROBE_LR, progress=False)
+        with torch.no_grad():
+            predictions = ensemble(test_r).argmax(dim=-1)  # (M, N_test)
+            accuracies[:, n] = (predictions == test_y).float().mean(dim=1).cpu().numpy()
+    return accuracies
 
 
 def summary(acc: np.ndarray) -> str:
     return "  ".join(f"k={k}: {m:.3f} ± {s:.3f}" for k, m, s in zip(KS, acc.mean(0), acc.std(0)))
 
 
-raw_acc = np.array([probe(nn.Flatten(), D, seed) for seed in SEEDS])  # (seeds, ks)
-ae8_acc = np.array([probe(ae8.encoder, 8, seed) for seed in SEEDS])  # one model, three draws
+raw_acc, ae8_acc = np.split(probe([nn.Flatten()] * len(SEEDS) + [ae8.encoder] * len(SEEDS),
+                                  [D] * len(SEEDS) + [8] * len(SEEDS), [*SEEDS, *SEEDS]), 2)  # (seeds, ks) each
+ae8_alone = np.array([[few_shot_accuracy(ae8.encoder, 8, train_set, test_set, k, np.random.default_rng(seed))
+                       for k in KS] for seed in SEEDS])  # the recipe one probe at a time, your fit_linear_probe
 print("raw pixels     ", summary(raw_acc))
 print("autoencoder L=8", summary(ae8_acc))
+print("the same L = 8, probed one at a time by few_shot_accuracy:", summary(ae8_alone))
 
 # %% [markdown]
 # ## 1.5 The identity: a latent as large as the input
@@ -186,8 +235,8 @@ print("autoencoder L=8", summary(ae8_acc))
 # raw pixels (three draws of the labelled examples, as above).
 
 # %%
-ae128, curve128 = pretrain(128, seed=0, epochs=100)
-identity_acc = np.array([probe(ae128.encoder, 128, seed) for seed in SEEDS])
+[(ae128, curve128)] = pretrain(128, epochs=100)
+identity_acc = probe([ae128.encoder] * len(SEEDS), [128] * len(SEEDS), SEEDS)
 error128 = test_error(ae128)
 print(f"test error ‖x − x̂‖²: L = 128: {error128:.4f} ({error128 / mean_image_error:.1%} of the mean image's), "
       f"L = 8: {test_error(ae8):.3f}")
@@ -217,19 +266,19 @@ with torch.no_grad():
 # %% [markdown]
 # ## 1.6 The latent size: reconstruction against few-shot accuracy
 #
-# One autoencoder per latent size and seed, all with the same budget; then a linear probe on each for
-# k = 1, 5, 10, 50 labelled images per class. Means ± standard deviations over the three seeds; the dashed lines
+# One autoencoder per latent size and seed, all with the same budget (the three seeds of a latent size trained
+# together); then a linear probe on each for k = 1, 5, 10, 50 labelled images per class. Means ± standard deviations over the three seeds; the dashed lines
 # are the raw pixels.
 
 # %%
 LATENTS = (2, 4, 8, 16, 32, 64, 128)
-sweep_error = np.zeros((len(SEEDS), len(LATENTS)))
-sweep_acc = np.zeros((len(SEEDS), len(LATENTS), len(KS)))
 sweep_runs = {}  # (L, seed) → (model, loss curve), reused in 1.7
-for (i, seed), (j, latent) in tqdm([(s, l) for s in enumerate(SEEDS) for l in enumerate(LATENTS)], desc="sweep"):
-    model, _ = sweep_runs[latent, seed] = pretrain(latent, seed, progress=False)
-    sweep_error[i, j] = test_error(model)
-    sweep_acc[i, j] = probe(model.encoder, latent, seed)
+for latent in tqdm(LATENTS, desc="sweep"):
+    sweep_runs.update(zip([(latent, seed) for seed in SEEDS], pretrain(latent, SEEDS, progress=False)))
+grid = [(seed, latent) for seed in SEEDS for latent in LATENTS]  # seed-major, as the arrays below
+sweep_error = np.array([test_error(sweep_runs[latent, seed][0]) for seed, latent in grid]).reshape(len(SEEDS), -1)
+sweep_acc = probe([sweep_runs[latent, seed][0].encoder for seed, latent in grid], [latent for _, latent in grid],
+                  [seed for seed, _ in grid]).reshape(len(SEEDS), len(LATENTS), len(KS))
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), constrained_layout=True)
 plot_mean_std(LATENTS, {"test images": sweep_error}, title="Reconstruction error against latent size",
@@ -265,10 +314,10 @@ variants = {"none (L = 64)": None, "information (noise)": "information", "sparsi
             "capacity (linear decoder)": "capacity"}
 bottleneck_error, bottleneck_acc, bottleneck_curves = {}, {}, {}
 for name, kind in tqdm(variants.items(), desc="bottlenecks"):
-    runs = [sweep_runs[64, seed] if kind is None else pretrain(64, seed, kind, progress=False) for seed in SEEDS]
+    runs = [sweep_runs[64, seed] for seed in SEEDS] if kind is None else pretrain(64, SEEDS, kind, progress=False)
     bottleneck_curves[name] = runs[0][1]
     bottleneck_error[name] = np.array([test_error(model) for model, _ in runs])
-    bottleneck_acc[name] = np.array([probe(model.encoder, 64, seed) for seed, (model, _) in zip(SEEDS, runs)])
+    bottleneck_acc[name] = probe([model.encoder for model, _ in runs], [64] * len(SEEDS), SEEDS)
 bottleneck_error["dimension (L = 8)"] = sweep_error[:, LATENTS.index(8)]
 bottleneck_acc["dimension (L = 8)"] = sweep_acc[:, LATENTS.index(8)]
 bottleneck_acc["raw pixels"] = raw_acc
