@@ -2,6 +2,7 @@
 
     python scripts/bench_lora.py                # CPU: a small GPT-2, batch 4 × 128; CUDA: GPT-2 small, 16 × 512
     python scripts/bench_lora.py --rank 16
+    python scripts/bench_lora.py --model smollm2 # the real model (Llama layout: q_proj, v_proj), batch 8 × 64 on a CPU
 
 Prints JSON: median seconds per step, peak memory on CUDA, trainable parameters, and the ratios.
 """
@@ -13,13 +14,15 @@ import copy
 
 from benchmark import get_device, median_seconds, report, synchronize, torch
 
-from pretraining.lora import add_lora
+from pretraining.lora import add_lora, attention_targets
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--model", default=None,
+                        help="a model name for pretraining.pretrained.load_gpt, e.g. smollm2 (default: a GPT-2 config)")
     args = parser.parse_args()
 
     from peft import LoraConfig, get_peft_model
@@ -27,21 +30,29 @@ def main() -> None:
 
     device = get_device()
     small = device.type == "cpu"
-    config = GPT2Config(n_layer=4, n_embd=256, n_head=4) if small else GPT2Config()
-    config.update({"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0})
-    batch, length = (4, 128) if small else (16, 512)
     torch.manual_seed(0)
-    base = GPT2LMHeadModel(config)
+    if args.model:
+        from pretraining.pretrained import load_gpt
+
+        base = load_gpt(args.model, device="cpu")
+        batch, length = (8, 64) if small else (16, 512)
+    else:
+        config = GPT2Config(n_layer=4, n_embd=256, n_head=4) if small else GPT2Config()
+        config.update({"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0})
+        base = GPT2LMHeadModel(config)
+        batch, length = (4, 128) if small else (16, 512)
+    config, targets = base.config, attention_targets(base)
+    conv1d = targets == ("c_attn",)  # GPT-2's Conv1D stores its weight transposed: peft must be told
     ids = torch.randint(0, config.vocab_size, (batch, length), device=device)
 
     def variant(name):
         model = copy.deepcopy(base)
         if name == "ours":
             model.requires_grad_(False)
-            add_lora(model, "c_attn", r=args.rank, alpha=2 * args.rank)
+            add_lora(model, targets, r=args.rank, alpha=2 * args.rank)
         elif name == "peft":
-            model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=2 * args.rank, target_modules=["c_attn"],
-                                                     fan_in_fan_out=True, lora_dropout=0.0))
+            model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=2 * args.rank, target_modules=list(targets),
+                                                     fan_in_fan_out=conv1d, lora_dropout=0.0))
         return model.to(device).train()
 
     rows = {}
@@ -66,7 +77,9 @@ def main() -> None:
         if device.type == "cuda":
             rows[name]["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
         del model, optimizer
-    report("lora_step", device, {"model": {"n_layer": config.n_layer, "n_embd": config.n_embd}, "batch": [batch, length],
+    report("lora_step", device, {"model": {"name": args.model or "gpt2 config", "layers": config.num_hidden_layers,
+                                           "width": config.hidden_size, "targets": list(targets)},
+                                 "batch": [batch, length],
                                  "rank": args.rank, "results": rows,
                                  "ours_over_peft": round(rows["ours"]["median_s"] / rows["peft"]["median_s"], 3),
                                  "ours_over_full": round(rows["ours"]["median_s"] / rows["full"]["median_s"], 3)})
