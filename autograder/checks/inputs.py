@@ -42,3 +42,13 @@ def token_ids(rng: np.random.Generator, B: int, T: int, vocab: int, mask: np.nda
     if mask is not None:
         ids[mask == 0] = pad
     return ids
+
+
+def weights(rng: np.random.Generator, shapes, scale: float = 0.5, dtype: str = "float32") -> list[Array]:
+    """Random N(0, scale²) weights of the given shapes, as tensors for a probe to load in parameter order."""
+    return [tensor(scale * rng.standard_normal(s), dtype) for s in shapes]
+
+
+def digits_like(rng: np.random.Generator, shape, dtype: str = "float32") -> Array:
+    """Images in [0, 1] with some exact 0s and 1s, like the digits' background and strokes."""
+    return tensor(np.clip(1.4 * rng.random(shape) - 0.2, 0, 1), dtype)

@@ -3,12 +3,9 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_true, tensor
+from autograder.checks import assert_close, assert_true, tensor, weights
 from autograder.checks.public.test_autoencoder import student  # noqa: F401 (the fixture: errors say "your code")
-
-
-def weights(rng, shapes, scale=0.5, dtype="float32"):
-    return [tensor(scale * rng.standard_normal(s), dtype) for s in shapes]
+from autograder.checks.public.test_autoencoder import DECODER_SHAPES, ENCODER_SHAPES, check_module
 
 
 @pytest.mark.check(points=2, timeout=30)
@@ -28,13 +25,8 @@ def test_encoder_images_and_wide_latent(student, reference, rng):
     w = weights(rng, [(20, 64), (20,), (100, 20), (100,)])
     x = tensor(rng.random((7, 1, 8, 8)), "float32")
     g = tensor(rng.standard_normal((7, 100)), "float32")
-    got, want = (side.call("probe:autoencoder:module_with_weights", "autoencoder.Encoder", [64, 100],
-                           {"hidden_dim": 20}, w, x, g) for side in (student, reference))
-    assert_true(got["shapes"] == want["shapes"], f"Encoder(64, 100, hidden_dim=20) should have parameters of shapes "
-                                                 f"{want['shapes']}; got {got['shapes']}")
-    name = "Encoder(64, 100, hidden_dim=20)(x) with images x of shape (7, 1, 8, 8)"
-    assert_close(got["output"], want["output"], name=name, rtol=1e-5, atol=1e-5)
-    assert_close(got["grads"], want["grads"], name=f"the gradients of the parameters of {name}", rtol=1e-4, atol=1e-5)
+    check_module(student, reference, "autoencoder.Encoder", (64, 100), {"hidden_dim": 20}, ENCODER_SHAPES,
+                 "Encoder(64, 100, hidden_dim=20)", w, x, g)
 
 
 @pytest.mark.check(points=1, timeout=30)
@@ -43,13 +35,8 @@ def test_decoder_other_sizes_and_gradients(student, reference, rng):
     w = weights(rng, [(16, 2), (16,), (784, 16), (784,)])
     r = tensor(rng.standard_normal((5, 2)), "float32")
     g = tensor(rng.standard_normal((5, 784)), "float32")
-    got, want = (side.call("probe:autoencoder:module_with_weights", "autoencoder.Decoder", [2, 784], {"hidden_dim": 16},
-                           w, r, g) for side in (student, reference))
-    assert_true(got["shapes"] == want["shapes"], f"Decoder(2, 784, hidden_dim=16) should have parameters of shapes "
-                                                 f"{want['shapes']}; got {got['shapes']}")
-    name = "Decoder(2, 784, hidden_dim=16)(r) with r of shape (5, 2)"
-    assert_close(got["output"], want["output"], name=name, rtol=1e-5, atol=1e-5)
-    assert_close(got["grads"], want["grads"], name=f"the gradients of the parameters of {name}", rtol=1e-4, atol=1e-5)
+    check_module(student, reference, "autoencoder.Decoder", (2, 784), {"hidden_dim": 16}, DECODER_SHAPES,
+                 "Decoder(2, 784, hidden_dim=16)", w, r, g)
 
 
 @pytest.mark.check(points=2, timeout=30)

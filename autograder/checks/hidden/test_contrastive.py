@@ -3,23 +3,15 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_true, tensor
-
-
-def images(rng, shape, dtype="float32"):
-    return tensor(np.clip(1.4 * rng.random(shape) - 0.2, 0, 1), dtype)
-
-
-def weights(rng, shapes, scale=0.5, dtype="float32"):
-    return [tensor(scale * rng.standard_normal(s), dtype) for s in shapes]
+from autograder.checks import assert_close, assert_true, digits_like, tensor, weights
 
 
 @pytest.mark.check(points=2, timeout=30)
 def test_contrastive_augment_float64_colour_and_options(student, reference, rng):
     """contrastive.augment: float64 colour images of 16×16, stronger options; one 28×28 image"""
-    cases = [(images(rng, (5, 3, 16, 16), "float64"), {"max_angle": 40.0, "scale": [0.7, 1.2], "max_shift": 0.4,
+    cases = [(digits_like(rng, (5, 3, 16, 16), "float64"), {"max_angle": 40.0, "scale": [0.7, 1.2], "max_shift": 0.4,
                                                        "noise_std": 0.2}),
-             (images(rng, (1, 1, 28, 28)), {})]
+             (digits_like(rng, (1, 1, 28, 28)), {})]
     for x, options in cases:
         got, want = (side.call("probe:contrastive:augment_seeded", x, 5, options) for side in (student, reference))
         assert_true(got["input_unchanged"], "augment modified its input images in place")
@@ -30,7 +22,7 @@ def test_contrastive_augment_float64_colour_and_options(student, reference, rng)
 @pytest.mark.check(points=1, timeout=30)
 def test_contrastive_augment_identity_without_strength(student, rng):
     """contrastive.augment: with every strength at zero the view is the image"""
-    x = images(rng, (4, 1, 8, 8))
+    x = digits_like(rng, (4, 1, 8, 8))
     options = {"max_angle": 0.0, "scale": [1.0, 1.0], "max_shift": 0.0, "noise_std": 0.0}
     got = student.call("probe:contrastive:augment_seeded", x, 0, options)
     assert_close(got["view"], x, name=f"augment(x, generator, **{options}): no rotation, zoom, shift or noise",
@@ -65,7 +57,7 @@ def test_contrastive_simclr_forward_other_sizes(student, reference, rng):
     """contrastive.SimCLR.forward: default head sizes (P = 32, H = 64), a wide representation, gradients of h and z"""
     enc = weights(rng, [(40, 64), (40,)], scale=0.2)
     head = weights(rng, [(64, 40), (64,), (32, 64), (32,)], scale=0.3)
-    x = images(rng, (3, 64))
+    x = digits_like(rng, (3, 64))
     gh, gz = tensor(rng.standard_normal((3, 40)), "float32"), tensor(rng.standard_normal((3, 32)), "float32")
     got, want = (side.call("probe:contrastive:simclr_forward", enc, head, x, gh, gz, {})
                  for side in (student, reference))
@@ -79,7 +71,7 @@ def test_contrastive_simclr_forward_other_sizes(student, reference, rng):
 def test_contrastive_simclr_loss_float64_options(student, reference, rng):
     """contrastive.simclr_loss: float64, τ = 0.1, augmentation options passed on to augment"""
     w, b, v = weights(rng, [(10, 64), (10,), (10, 5)], scale=0.3, dtype="float64")
-    x = images(rng, (9, 1, 8, 8), "float64")
+    x = digits_like(rng, (9, 1, 8, 8), "float64")
     options = {"max_angle": 30.0, "noise_std": 0.1}
     got, want = (side.call("probe:contrastive:simclr_loss_report", w, b, v, x, 4, 0.1, options)
                  for side in (student, reference))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_equal, assert_true, tensor
+from autograder.checks import assert_close, assert_equal, assert_true, tensor, weights
 from autograder.client import StudentError
 
 
@@ -34,11 +34,6 @@ def student(student):
     return YourCode(student)
 
 
-def weights(rng, shapes, scale=0.5, dtype="float32"):
-    """Random weights of the given shapes, as tensors for the probe to load in parameter order."""
-    return [tensor(scale * rng.standard_normal(s), dtype) for s in shapes]
-
-
 def close(a, b, rtol=1e-5) -> bool:
     """Two returned scalars (0-dim arrays) agree."""
     return bool(np.isclose(a.values, b.values, rtol=rtol, atol=1e-6))
@@ -58,6 +53,10 @@ def test_reconstruction_loss_values(student, reference, rng):
                                              "with respect to x_hat (no detach(), no .item(), no numpy)")
         assert_close(got["grad"], want["grad"], name=f"the gradient of {name} (summed) w.r.t. x_hat", rtol=1e-5,
                      atol=1e-7)
+
+
+ENCODER_SHAPES = "W₁ (H, D), b₁ (H,), W₂ (L, H), b₂ (L,)"  # Encoder(D, L, hidden_dim=H)'s parameters, in order
+DECODER_SHAPES = "W₁ (H, L), b₁ (H,), W₂ (D, H), b₂ (D,)"  # Decoder(L, D, hidden_dim=H)'s
 
 
 def check_module(student, reference, cls, init, kwargs, shapes, what, w, x, g):
@@ -83,7 +82,7 @@ def test_encoder_shapes_and_values(student, reference, rng):
         x = tensor(rng.random(x_shape), "float32")
         g = tensor(rng.standard_normal((x_shape[0], latent)), "float32")
         check_module(student, reference, "autoencoder.Encoder", (d, latent), {"hidden_dim": hidden},
-                     "W₁ (H, D), b₁ (H,), W₂ (L, H), b₂ (L,)", f"Encoder({d}, {latent}, hidden_dim={hidden})",
+                     ENCODER_SHAPES, f"Encoder({d}, {latent}, hidden_dim={hidden})",
                      w, x, g)
 
 
@@ -95,7 +94,7 @@ def test_decoder_shapes_and_values(student, reference, rng):
         r = tensor(rng.standard_normal((batch, latent)), "float32")
         g = tensor(rng.standard_normal((batch, d)), "float32")
         check_module(student, reference, "autoencoder.Decoder", (latent, d), {"hidden_dim": hidden},
-                     "W₁ (H, L), b₁ (H,), W₂ (D, H), b₂ (D,)", f"Decoder({latent}, {d}, hidden_dim={hidden})",
+                     DECODER_SHAPES, f"Decoder({latent}, {d}, hidden_dim={hidden})",
                      w, r, g)
 
 

@@ -3,16 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_true, tensor
-
-
-def digits_like(rng, shape, dtype="float32"):
-    """Images in [0, 1] with some exact 0s and 1s, like the digits' background and strokes."""
-    return tensor(np.clip(1.4 * rng.random(shape) - 0.2, 0, 1), dtype)
-
-
-def weights(rng, shapes, scale=0.5, dtype="float32"):
-    return [tensor(scale * rng.standard_normal(s), dtype) for s in shapes]
+from autograder.checks import assert_close, assert_true, digits_like, tensor, weights
 
 
 def orthonormal_pairs(rng, n, d, dtype="float64"):

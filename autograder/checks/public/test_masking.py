@@ -378,21 +378,27 @@ def labels_for(rng, shape, vocab, rate):
     return labels
 
 
+def check_masked_cross_entropy(student, reference, logits: np.ndarray, labels: np.ndarray, what: str) -> None:
+    """Your masked_cross_entropy(logits, labels) and d loss / d logits against the reference's, and no gradient at
+    all at the positions labelled -100. ``what`` describes the logits in the messages (their shape, dtype)."""
+    got = student.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
+    want = reference.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
+    ignored = labels == IGNORE
+    leaked = np.abs(got["grad"].values[ignored]).max() if got["grad"] is not None else 0.0
+    name = f"masked_cross_entropy(logits {what}, labels with {int((~ignored).sum())} targets)"
+    assert_true(got["grad"] is not None and leaked == 0.0, f"{name}: logits at positions labelled -100 received "
+                f"a gradient (largest {leaked:.3g}), or none got one; they must not count")
+    assert_close(got["loss"], want["loss"], name=name, rtol=1e-5)
+    assert_close(got["grad"], want["grad"], name=f"d {name} / d logits", rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.check(points=2, timeout=30)
 def test_masked_cross_entropy_value(student, reference, rng):
     """masking.masked_cross_entropy: mean cross-entropy over the chosen positions only; no gradient at the others"""
     for shape, vocab in (((4, 10, 30), 30), ((1, 7, 11), 11), ((3, 5, 40), 40)):
         logits = (3 * rng.standard_normal(shape)).astype("float32")
         labels = labels_for(rng, shape[:2], vocab, 0.3)
-        got = student.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
-        want = reference.call("probe:masking:loss_gradient", tensor(logits), tensor(labels))
-        ignored = labels == IGNORE
-        leaked = np.abs(got["grad"].values[ignored]).max() if got["grad"] is not None else 0.0
-        name = f"masked_cross_entropy(logits {shape}, labels with {int((~ignored).sum())} targets)"
-        assert_true(got["grad"] is not None and leaked == 0.0, f"{name}: logits at positions labelled -100 received "
-                    f"a gradient (largest {leaked:.3g}), or none got one; they must not count")
-        assert_close(got["loss"], want["loss"], name=name, rtol=1e-5)
-        assert_close(got["grad"], want["grad"], name=f"d {name} / d logits", rtol=1e-5, atol=1e-7)
+        check_masked_cross_entropy(student, reference, logits, labels, f"{shape}")
 
 
 @pytest.mark.check(points=2, timeout=60)
