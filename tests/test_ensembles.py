@@ -138,3 +138,13 @@ def test_unstack_returns_the_models_in_the_ensembles_mode():
         p.numel() for p in models[0].parameters())
     out = ensemble.unstack()
     assert out == models and not any(m.training for m in out)
+
+
+def test_one_model_trains_as_it_is():
+    """M = 1 skips the stacking; it still gives what train() gives, and curves of shape (1, steps)."""
+    alone, alone_curves = one_at_a_time(mlp, reconstruction, lr=1e-2)
+    ensemble = Ensemble([mlp(0)])
+    curves = train_ensemble(ensemble, reconstruction, EnsembleBatches(X, batch_size=16, generators=[
+        torch.Generator().manual_seed(0)]), epochs=4, lr=1e-2, progress=False)
+    torch.testing.assert_close(curves, alone_curves[:1])
+    assert max_difference(ensemble.unstack(), alone[:1]) < 1e-6

@@ -313,11 +313,14 @@ check("bottlenecks")
 variants = {"none (L = 64)": None, "information (noise)": "information", "sparsity (8 active)": "sparsity",
             "capacity (linear decoder)": "capacity"}
 bottleneck_error, bottleneck_acc, bottleneck_curves = {}, {}, {}
-for name, kind in tqdm(variants.items(), desc="bottlenecks"):
-    runs = [sweep_runs[64, seed] for seed in SEEDS] if kind is None else pretrain(64, SEEDS, kind, progress=False)
+bottleneck_runs = {name: [sweep_runs[64, seed] for seed in SEEDS] if kind is None else
+                   pretrain(64, SEEDS, kind, progress=False) for name, kind in tqdm(variants.items(), desc="bottlenecks")}
+accuracies = probe([model.encoder for runs in bottleneck_runs.values() for model, _ in runs],
+                   [64] * len(SEEDS) * len(variants), [*SEEDS] * len(variants))  # every variant's probes at once
+for name, runs, acc in zip(variants, bottleneck_runs.values(), np.split(accuracies, len(variants))):
     bottleneck_curves[name] = runs[0][1]
     bottleneck_error[name] = np.array([test_error(model) for model, _ in runs])
-    bottleneck_acc[name] = probe([model.encoder for model, _ in runs], [64] * len(SEEDS), SEEDS)
+    bottleneck_acc[name] = acc
 bottleneck_error["dimension (L = 8)"] = sweep_error[:, LATENTS.index(8)]
 bottleneck_acc["dimension (L = 8)"] = sweep_acc[:, LATENTS.index(8)]
 bottleneck_acc["raw pixels"] = raw_acc

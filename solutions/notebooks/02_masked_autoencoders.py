@@ -45,7 +45,7 @@ from torch import nn  # noqa: E402
 from transformers import BertConfig, BertForMaskedLM  # noqa: E402
 
 from pretraining.autoencoder import Autoencoder, Decoder, Encoder, reconstruction_loss  # noqa: E402
-from pretraining.data import Batches, Images, load_images, sample_k_shot  # noqa: E402
+from pretraining.data import Images, load_images, sample_k_shot  # noqa: E402
 from pretraining.evaluation import format_ci, linear_probe, mean_ci  # noqa: E402
 from pretraining.few_shot import accuracy  # noqa: E402
 from pretraining.mae import (MaskedAutoencoder, PooledEncoder, mae_loss, patchify, random_masking,  # noqa: E402
@@ -447,8 +447,16 @@ check("forward_encoder or forward_decoder")
 #
 # With `FULL` (the default on a GPU) the digits are upscaled to 16 × 16 (bilinear) and cut into 4 × 4 patches,
 # and the ViT is twice as wide and deep and trains twice as long.
+#
+# Where several seeds of one model are needed, they are trained together, as one batched model
+# (`pretraining.ensembles`: the parameters of the seeds stacked, each seed with its own initialisation, batch
+# order, masks and, in effect, its own optimiser): the same training as one seed after the other, in fewer,
+# larger steps — what keeps a GPU busy with models this small.
 
 # %%
+from pretraining.ensembles import Ensemble, EnsembleBatches, train_ensemble  # noqa: E402
+
+
 def split_off_validation(images: Images, per_class: int = 20, seed: int = 0) -> tuple[Images, Images]:
     """(the rest, a validation split of ``per_class`` images of every class), fixed by ``seed``."""
     val = sample_k_shot(images.y.numpy(), per_class, np.random.default_rng(seed))
@@ -466,6 +474,7 @@ def prepare(images: Images) -> Images:
 
 pool_set, val_set = split_off_validation(prepare(train_set))
 test_images = prepare(test_set)
+pool_x, pool_y = pool_set.x.to(DEVICE), pool_set.y.to(DEVICE)  # moved once; every batch is cut where they live
 SIZE, PATCH = (16, 4) if FULL else (8, 2)
 MAE_CONFIG = dict(image_size=SIZE, patch_size=PATCH, dim=64 if FULL else 32, depth=4 if FULL else 2, heads=4,
                   decoder_dim=32, decoder_depth=1, normalize_target=True)
@@ -492,20 +501,32 @@ def schedule_for(model: nn.Module, steps: int):
     return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps, pct_start=0.1)
 
 
-def pretrain_mae(mask_ratio: float, seed: int) -> tuple[MaskedAutoencoder, list[float]]:
-    """A MaskedAutoencoder(**MAE_CONFIG) pre-trained for EPOCHS epochs at ``mask_ratio`` (0: no masking)."""
-    data_generator = seed_everything(seed)
-    model = MaskedAutoencoder(**MAE_CONFIG)
-    masks = torch.Generator(DEVICE).manual_seed(seed)
-    batches = Batches(pool_set.x, batch_size=BATCH, generator=data_generator)
-    optimizer, schedule = schedule_for(model, EPOCHS * len(batches))
+def pretrain_together(make, loss_fn, seeds: list[int], *tensors: torch.Tensor, desc: str
+                      ) -> list[tuple[nn.Module, list[float]]]:
+    """One ``make()`` per seed (built after ``seed_everything(seed)``), trained together for EPOCHS epochs of
+    ``tensors`` in batches of BATCH, with :func:`schedule_for`; ``loss_fn(model, *batch)`` is the loss of ONE
+    model. Returns [(trained model in eval mode, loss curve)], one per seed."""
+    models, orders = [], []
+    for seed in seeds:  # each seed: its initialisation and its batch order, as if trained alone
+        orders.append(seed_everything(seed))
+        models.append(make())
+    ensemble = Ensemble(models).to(DEVICE)
+    batches = EnsembleBatches(*tensors, batch_size=BATCH, generators=orders)
+    optimizer, schedule = schedule_for(ensemble, EPOCHS * len(batches))
+    curves = train_ensemble(ensemble, loss_fn, batches, epochs=EPOCHS, optimizer=optimizer, scheduler=schedule,
+                            desc=f"{desc}, {len(seeds)} seed(s)")
+    return [(model.eval(), curve.tolist()) for model, curve in zip(ensemble.unstack(), curves)]
+
+
+def pretrain_mae(mask_ratio: float, seeds: list[int]) -> list[tuple[MaskedAutoencoder, list[float]]]:
+    """A MaskedAutoencoder(**MAE_CONFIG) per seed, pre-trained for EPOCHS epochs at ``mask_ratio`` (0: no
+    masking); [(model, loss curve)]. Each model draws its own masks from one generator (seeded by the first seed)."""
+    masks = torch.Generator(DEVICE).manual_seed(seeds[0])
     if mask_ratio > 0:
-        loss_fn = lambda batch: model(batch[0], mask_ratio, masks)[0]  # noqa: E731
+        loss_fn = lambda model, x: model(x, mask_ratio, masks)[0]  # noqa: E731
     else:
-        loss_fn = lambda batch: no_masking_loss(model, batch[0])  # noqa: E731
-    curve = train(model, loss_fn, batches, epochs=EPOCHS, optimizer=optimizer, scheduler=schedule,
-                  desc=f"MAE {mask_ratio:.0%}")
-    return model.eval(), curve
+        loss_fn = no_masking_loss
+    return pretrain_together(lambda: MaskedAutoencoder(**MAE_CONFIG), loss_fn, seeds, pool_x, desc=f"MAE {mask_ratio:.0%}")
 
 
 @torch.no_grad()
@@ -525,7 +546,7 @@ def reconstruct(model: MaskedAutoencoder, images: torch.Tensor, mask_ratio: floa
 
 PUT_BACK = " (hidden patches shown with their true mean and spread put back)" if MAE_CONFIG["normalize_target"] else ""
 x_show = test_images.x[:8]
-mae75, curve = pretrain_mae(0.75, seed=0)
+[(mae75, curve)] = pretrain_mae(0.75, [0])
 print(f"masked-patch loss {np.mean(curve[:5]):.3f} → {np.mean(curve[-5:]):.3f}")
 masked_input, reconstruction = reconstruct(mae75, x_show, 0.75)
 plot_curves({"MAE, 75% masked": curve}, title="MAE pre-training", ylabel="loss on the hidden patches (normalised)")
@@ -580,7 +601,7 @@ sweep = {0.75: mae75}
 rows, sweep_val = {"original": x_show}, {}
 for ratio in RATIOS:
     if ratio not in sweep:
-        sweep[ratio] = pretrain_mae(ratio, seed=0)[0]
+        [(sweep[ratio], _)] = pretrain_mae(ratio, [0])
     model = sweep[ratio]
     sweep_val[ratio] = {"per-token": probe(vit_features(model)["per-token"], 10, seed=0)[0]}
     print(f"mask ratio {ratio:4.0%}: test reconstruction error {test_error(model, ratio):.3f} | validation accuracy "
@@ -616,27 +637,30 @@ KS = [10]  # k = 1 costs as much again on a CPU; change it to [1, 10] to see it
 FT_LRS = (1e-3, 3e-3)
 
 
-def pretrain_autoencoder(seed: int) -> Autoencoder:
-    """Section 1's MLP autoencoder as notebook 1 trains it (latent 8, batches of 128, Adam 3e-3), EPOCHS epochs."""
-    data_generator = seed_everything(seed)
-    ae = Autoencoder(Encoder(SIZE * SIZE, 8), Decoder(8, SIZE * SIZE))
-    train(ae, lambda batch: reconstruction_loss(batch[0], ae(batch[0])),
-          Batches(pool_set.x, batch_size=128, generator=data_generator), epochs=EPOCHS, lr=3e-3, desc="autoencoder")
-    return ae.eval()
+def pretrain_autoencoders(seeds: list[int]) -> list[Autoencoder]:
+    """Section 1's MLP autoencoder as notebook 1 trains it (latent 8, batches of 128, Adam 3e-3), EPOCHS epochs;
+    one per seed, trained together."""
+    models, orders = [], []
+    for seed in seeds:
+        orders.append(seed_everything(seed))
+        models.append(Autoencoder(Encoder(SIZE * SIZE, 8), Decoder(8, SIZE * SIZE)))
+    ensemble = Ensemble(models).to(DEVICE)
+    train_ensemble(ensemble, lambda ae, x: reconstruction_loss(x, ae(x)),
+                   EnsembleBatches(pool_x, batch_size=128, generators=orders), epochs=EPOCHS, lr=3e-3,
+                   desc=f"autoencoder, {len(seeds)} seeds")
+    return [ae.eval() for ae in ensemble.unstack()]
 
 
-def pretrain_supervised(seed: int) -> tuple[MaskedAutoencoder, float]:
+def pretrain_supervised(seeds: list[int]) -> list[tuple[MaskedAutoencoder, float]]:
     """The same ViT trained from scratch with all the pre-training images' labels (mean-pooled tokens → a linear
-    head, cross-entropy), same epochs and optimiser. Returns the ViT and its own test accuracy."""
-    data_generator = seed_everything(seed)
-    vit = MaskedAutoencoder(**MAE_CONFIG)
-    model = nn.Sequential(PooledEncoder(vit), nn.Linear(MAE_CONFIG["dim"], pool_set.n_classes))
-    batches = Batches(pool_set.x, pool_set.y, batch_size=BATCH, generator=data_generator)
-    optimizer, schedule = schedule_for(model, EPOCHS * len(batches))
-    train(model, lambda batch: F.cross_entropy(model(batch[0]), batch[1]), batches, epochs=EPOCHS,
-          optimizer=optimizer, scheduler=schedule, desc="supervised ViT")
+    head, cross-entropy), same epochs and optimiser; one per seed, trained together. Returns [(the ViT, its own
+    test accuracy)]."""
+    make = lambda: nn.Sequential(PooledEncoder(MaskedAutoencoder(**MAE_CONFIG)),  # noqa: E731
+                                 nn.Linear(MAE_CONFIG["dim"], pool_set.n_classes))
+    runs = pretrain_together(make, lambda model, x, y: F.cross_entropy(model(x), y), seeds, pool_x, pool_y,
+                             desc="supervised ViT")
     with torch.no_grad():
-        return vit.eval(), accuracy(model, test_images.x, test_images.y)
+        return [(model[0].mae, accuracy(model, test_images.x, test_images.y)) for model, _ in runs]
 
 
 @torch.no_grad()
@@ -645,29 +669,41 @@ def encoded(encoder: nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return tuple(torch.cat([encoder(c.to(DEVICE)).cpu() for c in s.x.split(500)]) for s in (pool_set, val_set, test_images))
 
 
-def fine_tune(encoder: nn.Module, latent_dim: int, k: int, seed: int, lr: float, steps: int = 100) -> tuple[float, float]:
-    """Full fine-tuning: a copy of the encoder and a new linear head, all trained on k examples per class.
-    Returns (validation, test) accuracy."""
-    few = pool_set.subset(sample_k_shot(pool_set.y.numpy(), k, np.random.default_rng(seed)))
-    torch.manual_seed(seed)
-    model = nn.Sequential(copy.deepcopy(encoder), nn.Linear(latent_dim, pool_set.n_classes))
-    train(model, lambda batch: F.cross_entropy(model(batch[0]), batch[1]), lambda: (few.x, few.y),
-          steps=steps, lr=lr, progress=False)
+def fine_tune(encoders: list[nn.Module], latent_dim: int, k: int, seeds: list[int], lr: float, steps: int = 100
+              ) -> list[tuple[float, float]]:
+    """Full fine-tuning: for each encoder (one per seed, all of one architecture), a copy of it and a new linear
+    head, all trained on k examples per class drawn with its seed — the seeds together. Returns
+    [(validation, test) accuracy], one per seed."""
+    models, few_x, few_y = [], [], []
+    for encoder, seed in zip(encoders, seeds):
+        few = pool_set.subset(sample_k_shot(pool_set.y.numpy(), k, np.random.default_rng(seed)))
+        few_x.append(few.x.to(DEVICE))
+        few_y.append(few.y.to(DEVICE))
+        torch.manual_seed(seed)
+        models.append(nn.Sequential(copy.deepcopy(encoder), nn.Linear(latent_dim, pool_set.n_classes)))
+    ensemble = Ensemble(models).to(DEVICE)
+    batch = (torch.stack(few_x), torch.stack(few_y))  # (M, k·C, …), (M, k·C): every step sees all of it
+    train_ensemble(ensemble, lambda model, x, y: F.cross_entropy(model(x), y), lambda: batch, steps=steps, lr=lr,
+                   progress=False)
     with torch.no_grad():
-        return accuracy(model, val_set.x, val_set.y), accuracy(model, test_images.x, test_images.y)
+        return [(accuracy(model, val_set.x, val_set.y), accuracy(model, test_images.x, test_images.y))
+                for model in ensemble.unstack()]
 
 
 MAE_NAME = f"MAE ({MAE_RATIO:.0%} masked)"
 results = {}  # (row, k) → test accuracies over seeds
 supervised_own = []  # the supervised ViT's own test accuracy (all labels)
 ft_lr = {}
+mae_models = [sweep[MAE_RATIO]] + [model for model, _ in pretrain_mae(MAE_RATIO, SEEDS[1:])]  # seed 0: the sweep's
+supervised_runs = pretrain_supervised(SEEDS)
+autoencoders = pretrain_autoencoders(SEEDS)
+random_vits = []
 for seed in SEEDS:
-    mae_model = sweep[MAE_RATIO] if seed == 0 else pretrain_mae(MAE_RATIO, seed)[0]
-    supervised_vit, own = pretrain_supervised(seed)
-    supervised_own.append(own)
     seed_everything(seed)
-    random_vit = MaskedAutoencoder(**MAE_CONFIG).eval()
-    ae = pretrain_autoencoder(seed)
+    random_vits.append(MaskedAutoencoder(**MAE_CONFIG).eval())
+for seed, mae_model, (supervised_vit, own), ae, random_vit in zip(SEEDS, mae_models, supervised_runs, autoencoders,
+                                                                   random_vits):
+    supervised_own.append(own)
     feature_sets = {"raw pixels": encoded(nn.Flatten()), "autoencoder (section 1), probe": encoded(ae.encoder)}
     for name, vit, kinds in ((MAE_NAME, mae_model, ("per-token", "pooled")),
                              ("same ViT, untrained", random_vit, ("per-token",)),
@@ -678,12 +714,12 @@ for seed in SEEDS:
     for name, f in feature_sets.items():
         for k in KS:
             results.setdefault((name, k), []).append(probe(f, k, seed)[1])
-    tunable = {"autoencoder (section 1)": (ae.encoder, 8), MAE_NAME: (PooledEncoder(mae_model), MAE_CONFIG["dim"]),
-               "same ViT, untrained": (PooledEncoder(random_vit), MAE_CONFIG["dim"])}
-    for name, (encoder, dim) in tunable.items():
-        if seed == SEEDS[0]:  # the learning rate, on validation
-            ft_lr[name] = max(FT_LRS, key=lambda lr: fine_tune(encoder, dim, 10, seed, lr)[0])
-        results.setdefault((f"{name}, fine-tuned", 10), []).append(fine_tune(encoder, dim, 10, seed, ft_lr[name])[1])
+tunable = {"autoencoder (section 1)": ([ae.encoder for ae in autoencoders], 8),
+           MAE_NAME: ([PooledEncoder(m) for m in mae_models], MAE_CONFIG["dim"]),
+           "same ViT, untrained": ([PooledEncoder(m) for m in random_vits], MAE_CONFIG["dim"])}
+for name, (encoders, dim) in tunable.items():  # the learning rate on validation (seed 0), then every seed with it
+    ft_lr[name] = max(FT_LRS, key=lambda lr: fine_tune(encoders[:1], dim, 10, SEEDS[:1], lr)[0][0])
+    results[f"{name}, fine-tuned", 10] = [test for _, test in fine_tune(encoders, dim, 10, SEEDS, ft_lr[name])]
 
 print(f"test accuracy on {len(test_images)} digits; mean ± 95% interval over {len(SEEDS)} seeds; chance 10.0%")
 print(f"fine-tuning learning rates chosen on validation: " + ", ".join(f"{n} {lr:g}" for n, lr in ft_lr.items()))

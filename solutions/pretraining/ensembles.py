@@ -29,12 +29,14 @@ repeatable from the generator's seed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from pretraining.training import train
 
@@ -61,14 +63,19 @@ class Ensemble(nn.Module):
 
     ``self.parameters()`` are the stacked tensors, parameter ``name`` of shape ``(M, *shape)`` (model m is
     slice m): give them to an optimiser as to any module. ``.to(device)``, ``.train()`` and ``.eval()`` work as
-    usual.
+    usual. With M = 1 nothing is stacked: the one model is trained as it is, the same computation without the
+    overhead of swapping its parameters in at every call.
     """
 
     def __init__(self, models: Sequence[nn.Module]):
         super().__init__()
         models = list(models)
-        params, buffers = stack_module_state(models)  # {name: (M, *shape)}; a parameter's grad flag is kept
         self.size = len(models)
+        object.__setattr__(self, "_models", models)
+        if self.size == 1:
+            self.single = models[0]
+            return
+        params, buffers = stack_module_state(models)  # {name: (M, *shape)}; a parameter's grad flag is kept
         self._param_names, self._buffer_names = list(params), list(buffers)
         # Registered under numbered names, since module attribute names cannot hold the dots of "layers.0.weight".
         self.stacked = nn.ParameterList([nn.Parameter(p, requires_grad=p.requires_grad) for p in params.values()])
@@ -77,7 +84,6 @@ class Ensemble(nn.Module):
         # The architecture, without storage: vmap runs it with model m's slices swapped in. Kept out of the
         # registered submodules so that .parameters() and .to() see only the stacked tensors.
         object.__setattr__(self, "_template", copy.deepcopy(models[0]).to("meta"))
-        object.__setattr__(self, "_models", models)
         self.train(models[0].training)
 
     def __len__(self) -> int:
@@ -85,7 +91,8 @@ class Ensemble(nn.Module):
 
     def train(self, mode: bool = True) -> "Ensemble":
         super().train(mode)
-        self._template.train(mode)  # dropout, BatchNorm and the like follow the ensemble's mode
+        if self.size > 1:
+            self._template.train(mode)  # dropout, BatchNorm and the like follow the ensemble's mode
         return self
 
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -106,6 +113,9 @@ class Ensemble(nn.Module):
             What ``fn`` returns, with a leading axis of size M: e.g. losses (M,) or outputs (M, B, D).
         """
         dims = (in_dims,) * len(args) if in_dims is None or isinstance(in_dims, int) else tuple(in_dims)
+        if self.size == 1:
+            out = fn(self.single, *(a if d is None else a[0] for a, d in zip(args, dims)))
+            return torch.utils._pytree.tree_map(lambda t: t.unsqueeze(0), out)
         call = _Call(self._template, fn)
         params, buffers = self._state()
 
@@ -113,7 +123,11 @@ class Ensemble(nn.Module):
             return functional_call(call, ({f"model.{k}": v for k, v in p.items()},
                                           {f"model.{k}": v for k, v in b.items()}), a)
 
-        return vmap(one, in_dims=(0, 0, *dims), randomness="different")(params, buffers, *args)
+        # On the CPU, PyTorch has no batched rule for its fused attention kernel (it would run it model by model);
+        # the plain-math attention is made of batched matrix products. On a GPU the fused kernels are batched.
+        on_cpu = next(iter(params.values())).device.type == "cpu"
+        with sdpa_kernel([SDPBackend.MATH]) if on_cpu else contextlib.nullcontext():
+            return vmap(one, in_dims=(0, 0, *dims), randomness="different")(params, buffers, *args)
 
     def forward(self, *args, in_dims: int | None | Sequence[int | None] = 0):
         """Every model's forward: ``ensemble(x)`` with x (M, B, …) → (M, B, …); ``in_dims=None`` to share x."""
@@ -123,6 +137,8 @@ class Ensemble(nn.Module):
     def unstack(self) -> list[nn.Module]:
         """The M models with the ensemble's current values (the modules given to the constructor, updated in
         place, on the ensemble's device and in its mode)."""
+        if self.size == 1:
+            return [self.single.train(self.training)]
         params, buffers = self._state()
         stacked = params | buffers
         device = next(iter(stacked.values())).device
