@@ -47,3 +47,23 @@ def test_representations_before_and_after_the_head():
     assert model.training, "representations restores the model's mode"
     with pytest.raises(ValueError, match="where"):
         contrastive.representations(model, images, "r")
+
+
+def test_pretrain_simclr_seeds_matches_one_seed_at_a_time():
+    """Seeds trained together (one ensemble) give what ``pretrain_simclr`` gives for each seed alone: the same
+    initial weights and batch order per seed. The views are drawn differently (for all seeds at once), so they
+    are switched off here, which leaves everything else deterministic."""
+    images = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    no_views = dict(max_angle=0.0, scale=(1.0, 1.0), max_shift=0.0, noise_std=0.0)
+    seeds = (3, 5)
+    models, curves = contrastive.pretrain_simclr_seeds(images, seeds, epochs=3, batch_size=16, latent_dim=8,
+                                                       progress=False, **no_views)
+    assert curves.shape == (2, 3 * 3) and len(models) == 2 and not any(m.training for m in models)
+    for seed, model, curve in zip(seeds, models, curves):
+        alone = contrastive.mlp_simclr(64, 8, seed)
+        alone_curve = contrastive.pretrain_simclr(alone, images, epochs=3, batch_size=16, seed=seed, progress=False,
+                                                  **no_views)
+        torch.testing.assert_close(curve, torch.tensor(alone_curve), rtol=1e-4, atol=1e-5)
+        for p, q in zip(model.parameters(), alone.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(models[0].head[0].weight, models[1].head[0].weight), "each seed its own model"

@@ -34,13 +34,11 @@ DEVICE = setup()
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
-from pretraining.contrastive import SimCLR, augment, nt_xent_loss, pretrain_simclr, representations  # noqa: E402
+from pretraining.contrastive import augment, nt_xent_loss, pretrain_simclr_seeds, representations  # noqa: E402
 from pretraining.data import load_images, sample_k_shot  # noqa: E402
 from pretraining.evaluation import format_ci, linear_probe, mean_ci  # noqa: E402
 from pretraining.plotting import plot_curves, show_images  # noqa: E402
-from pretraining.seeding import seed_everything  # noqa: E402
 
 # FULL: heavier settings, meant for a GPU (the default there); off, this notebook needs under a minute of CPU
 # time (one thread). PRETRAINING_FULL=1 forces them on, 0 off.
@@ -106,8 +104,11 @@ check("simclr")
 # %% [markdown]
 # ## 0.4 Pre-training on digits
 #
-# Adam on `simclr_loss` with the course's training loop (`pretrain_simclr`, given). Each seed is a new
-# initialisation, a new order of batches and new views.
+# Adam on `simclr_loss` with the course's training loop (`pretrain_simclr_seeds`, given). Each seed is a new
+# initialisation, a new order of batches and new views. The seeds never interact, so they are trained side
+# by side as one batched model (`pretraining.ensembles`: the M models' parameters stacked, `torch.func.vmap`
+# over your `simclr_loss`, one optimiser step for all): on a GPU a step of M models this small costs about
+# what a step of one costs.
 
 # %%
 LATENT = 64  # L, the size of h
@@ -119,23 +120,19 @@ KS = (1, 5, 10)  # labelled examples per class for the probes
 train_x = train_set.x.to(DEVICE)
 
 
-def mlp_encoder(latent_dim: int = LATENT) -> nn.Module:
-    """Section 1's encoder architecture: flatten → Linear(64, 128) → ReLU → Linear(128, L)."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(train_set.n_features, 128), nn.ReLU(), nn.Linear(128, latent_dim))
-
-
-def pretrain(seed: int, batch_size: int = BATCH, epochs: int = EPOCHS, progress=None) -> tuple[SimCLR, list]:
-    seed_everything(seed)
-    model = SimCLR(mlp_encoder(), LATENT, projection_dim=32, hidden_dim=64)
-    curve = pretrain_simclr(model, train_x, epochs=epochs, batch_size=batch_size, temperature=TEMPERATURE,
-                            lr=1e-3, seed=seed, progress=progress)
-    return model.eval(), curve
+def pretrain(seeds, batch_size: int = BATCH, progress=None) -> dict:
+    """{seed: (trained SimCLR, its loss curve)}, the seeds trained together."""
+    models, curves = pretrain_simclr_seeds(train_x, seeds, epochs=EPOCHS, batch_size=batch_size,
+                                           latent_dim=LATENT, temperature=TEMPERATURE, lr=1e-3, progress=progress)
+    return {seed: (model, curve.tolist()) for seed, model, curve in zip(seeds, models, curves)}
 
 
 start = time.perf_counter()
-runs = {seed: pretrain(seed, progress=seed == 0) for seed in SEEDS}
-print(f"{len(SEEDS)} SimCLR models, {EPOCHS} epochs each at batch {BATCH}: {time.perf_counter() - start:.1f} s; "
-      f"{sum(p.numel() for p in runs[0][0].parameters()):,} parameters (encoder + head)")
+runs = pretrain(SEEDS)
+steps = len(runs[SEEDS[0]][1])  # optimiser steps, one after another: what a GPU pays for, whatever the batch
+print(f"{len(SEEDS)} SimCLR models, {EPOCHS} epochs each at batch {BATCH}, trained together: "
+      f"{time.perf_counter() - start:.1f} s, {steps} optimiser steps (one seed at a time: {len(SEEDS) * steps}); "
+      f"{sum(p.numel() for p in runs[0][0].parameters()):,} parameters each (encoder + head)")
 plot_curves({f"seed {s}": runs[s][1] for s in SEEDS[:3]}, title="NT-Xent loss during pre-training",
             ylabel="loss (batch mean)");
 
@@ -227,13 +224,17 @@ for j, k in enumerate(KS):
 BATCH_SIZES = (32, 128, 256, 1024)
 SWEEP_SEEDS = SEEDS[:3]
 sweep = np.zeros((len(SWEEP_SEEDS), len(BATCH_SIZES), len(KS)))
-start = time.perf_counter()
-for i, seed in enumerate(SWEEP_SEEDS):
-    for j, batch_size in enumerate(BATCH_SIZES):
-        model = runs[seed][0] if batch_size == BATCH else pretrain(seed, batch_size, progress=False)[0]
+start, steps = time.perf_counter(), 0
+for j, batch_size in enumerate(BATCH_SIZES):
+    # Batch BATCH was trained above; every other batch size is one run of the sweep's seeds together.
+    trained = {s: runs[s] for s in SWEEP_SEEDS} if batch_size == BATCH else pretrain(SWEEP_SEEDS, batch_size, False)
+    steps += 0 if batch_size == BATCH else len(trained[SWEEP_SEEDS[0]][1])
+    for i, seed in enumerate(SWEEP_SEEDS):
+        model = trained[seed][0]
         got = probe_accuracies(representations(model, train_set.x), representations(model, test_set.x), seed)
         sweep[i, j] = [got[k] for k in KS]
-print(f"batch-size sweep: {time.perf_counter() - start:.1f} s")
+print(f"batch-size sweep: {time.perf_counter() - start:.1f} s, {steps} optimiser steps (one seed at a time: "
+      f"{len(SWEEP_SEEDS) * steps})")
 print(f"{'batch N':>8} {'negatives 2N − 2':>17}" + "".join(f"{f'k = {k}':>24}" for k in KS))
 for j, batch_size in enumerate(BATCH_SIZES):
     print(f"{batch_size:>8} {2 * batch_size - 2:>17}" + "".join(f"{format_ci(sweep[:, j, n]):>24}"

@@ -47,10 +47,10 @@ from torch import nn  # noqa: E402
 from pretraining.autoencoder import Autoencoder, Decoder, Encoder, reconstruction_loss  # noqa: E402
 from pretraining.autoregressive import causal_mask  # noqa: E402
 from pretraining.bottlenecks import denoising_loss  # noqa: E402
-from pretraining.contrastive import SimCLR, pretrain_simclr, simclr_loss  # noqa: E402
-from pretraining.data import Batches, load_images, sample_k_shot  # noqa: E402
+from pretraining.contrastive import mlp_simclr, pretrain_simclr_seeds, simclr_loss  # noqa: E402
+from pretraining.data import load_images, sample_k_shot  # noqa: E402
+from pretraining.ensembles import Ensemble, EnsembleBatches, train_ensemble  # noqa: E402
 from pretraining.evaluation import format_ci, linear_probe, mean_ci  # noqa: E402
-from pretraining.few_shot import accuracy  # noqa: E402
 from pretraining.mae import MaskedAutoencoder, PooledEncoder, mae_loss, patchify  # noqa: E402
 from pretraining.seeding import seed_everything  # noqa: E402
 from pretraining.training import train  # noqa: E402
@@ -72,7 +72,10 @@ print("FULL:", FULL)
 # | AR | the same ViT with a causal mask | predict patch t + 1 from patches ≤ t (an AR model is a masked AE whose mask hides the future) |
 #
 # Every method gets the same number of passes over the same images at the same batch size; each keeps the
-# optimizer recipe of its own notebook. The AR model is defined below from your MAE's parts and your
+# optimizer recipe of its own notebook. The seeds of a method never interact, so they are trained side by side
+# as one batched model (`pretraining.ensembles`: parameters stacked, `torch.func.vmap` over your loss, one
+# optimizer step for all), each seed with its own initial weights, batch order and random draws: on a GPU, a
+# step of five models this small costs about what a step of one costs. The AR model is defined below from your MAE's parts and your
 # `causal_mask` — the lecture's "AR models are masked AEs with a special choice of mask".
 
 # %%
@@ -128,51 +131,70 @@ class PooledAR(nn.Module):
         return self.ar.hidden(images).mean(dim=1)
 
 
-def vit_optimizer(model: nn.Module, steps: int):
+def vit_optimizer(params, steps: int):
     """Notebook 02's recipe for the ViTs: AdamW 3e-3, weight decay 0.05, one-cycle schedule (10% warm-up)."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
+    optimizer = torch.optim.AdamW(params, lr=3e-3, weight_decay=0.05)
     return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps, pct_start=0.1)
 
 
-def build(method: str, seed: int):
-    """(model, loss_fn(batch), encoder for the downstream task, its output size) for one method."""
+def build(method: str, seed: int) -> nn.Module:
+    """The model one method pre-trains, initialised from ``seed``."""
     seed_everything(seed)
-    noise = torch.Generator(DEVICE).manual_seed(seed)
     if method == "contrastive":
-        model = SimCLR(Encoder(D, 64), 64, projection_dim=32, hidden_dim=64)
-        return model, lambda batch: simclr_loss(model, batch[0], noise, 0.5), model.encoder, 64
+        return mlp_simclr(D, 64)
     if method in ("plain AE", "denoising AE"):
         latent = 32 if method == "plain AE" else 64
-        model = Autoencoder(Encoder(D, latent), Decoder(latent, D))
-        if method == "plain AE":
-            return model, lambda batch: reconstruction_loss(batch[0], model(batch[0])), model.encoder, latent
-        return model, lambda batch: denoising_loss(model, batch[0], 0.3, noise), model.encoder, latent
+        return Autoencoder(Encoder(D, latent), Decoder(latent, D))
+    return MaskedAutoencoder(**MAE_CONFIG) if method == "MAE" else PatchAR(MAE_CONFIG)
+
+
+def objective(method: str, noise: torch.Generator):
+    """``loss(model, x)`` of one method on one batch x (B, 1, 8, 8); ``noise`` draws its views, noise or masks."""
+    return {"contrastive": lambda model, x: simclr_loss(model, x, noise, 0.5),
+            "plain AE": lambda model, x: reconstruction_loss(x, model(x)),
+            "denoising AE": lambda model, x: denoising_loss(model, x, 0.3, noise),
+            "MAE": lambda model, x: model(x, 0.75, noise)[0],
+            "AR": lambda model, x: model(x)}[method]
+
+
+def encoder_of(method: str, model: nn.Module) -> tuple[nn.Module, int]:
+    """The network the downstream task keeps, and the size of its output."""
     if method == "MAE":
-        model = MaskedAutoencoder(**MAE_CONFIG)
-        return model, lambda batch: model(batch[0], 0.75, noise)[0], PooledEncoder(model), MAE_CONFIG["dim"]
-    model = PatchAR(MAE_CONFIG)
-    return model, lambda batch: model(batch[0]), PooledAR(model), MAE_CONFIG["dim"]
+        return PooledEncoder(model), MAE_CONFIG["dim"]
+    if method == "AR":
+        return PooledAR(model), MAE_CONFIG["dim"]
+    return model.encoder, model.feature_dim if method == "contrastive" else model.encoder.latent_dim
 
 
-def pretrain(method: str, seed: int, batch_size: int = BATCH, epochs: int = EPOCHS):
-    """Pre-train one method on the unlabelled training images; returns (model, encoder, output size, loss curve)."""
-    model, loss_fn, encoder, dim = build(method, seed)
-    start = time.perf_counter()
-    if method == "contrastive":
-        curve = pretrain_simclr(model, train_x, epochs=epochs, batch_size=batch_size, temperature=0.5, lr=1e-3,
-                                seed=seed, progress=False)
+pretraining_steps = {}  # optimiser steps taken one after another, per experiment: what a GPU pays for
+
+
+def pretrain(method: str, seeds=SEEDS, batch_size: int = BATCH, epochs: int = EPOCHS) -> dict:
+    """Pre-train one method on the unlabelled training images, every seed at once (one ensemble: each seed its
+    own initial weights, batch order and draws); {seed: (model, encoder, output size, loss curve)}."""
+    if method == "contrastive":  # notebook 00's pre-training, given in contrastive.py
+        models, curves = pretrain_simclr_seeds(train_x, seeds, epochs=epochs, batch_size=batch_size,
+                                               temperature=0.5, lr=1e-3, progress=False)
     else:
-        batches = Batches(train_x, batch_size=batch_size, generator=torch.Generator().manual_seed(seed))
-        optimizer, schedule = vit_optimizer(model, epochs * len(batches)) if method in ("MAE", "AR") else (None, None)
-        curve = train(model, loss_fn, batches, epochs=epochs, lr=3e-3, optimizer=optimizer, scheduler=schedule,
-              progress=False, desc=method)
-    return model.eval(), encoder, dim, curve
+        ensemble = Ensemble([build(method, seed) for seed in seeds])
+        batches = EnsembleBatches(train_x, batch_size=batch_size,
+                                  generators=[torch.Generator().manual_seed(seed) for seed in seeds])
+        optimizer, schedule = (vit_optimizer(ensemble.parameters(), epochs * len(batches))
+                               if method in ("MAE", "AR") else (None, None))
+        curves = train_ensemble(ensemble, objective(method, torch.Generator(DEVICE).manual_seed(seeds[0])),
+                                batches, epochs=epochs, lr=3e-3, optimizer=optimizer, scheduler=schedule,
+                                progress=False, desc=method)
+        models = [model.eval() for model in ensemble.unstack()]
+    pretraining_steps[method, batch_size] = curves.shape[1]
+    return {seed: (model, *encoder_of(method, model), curve.tolist()) for seed, model, curve in zip(seeds, models, curves)}
 
 
 start = time.perf_counter()
-runs = {(m, s): pretrain(m, s) for s in SEEDS for m in METHODS}
+runs = {(m, s): run for m in METHODS for s, run in pretrain(m).items()}
+steps = sum(pretraining_steps.values())
 print(f"{len(runs)} pre-training runs ({len(METHODS)} methods × {len(SEEDS)} seeds, {EPOCHS} epochs at batch "
-      f"{BATCH}): {time.perf_counter() - start:.0f} s")
+      f"{BATCH}), the seeds of a method trained together: {time.perf_counter() - start:.0f} s, {steps} optimiser "
+      f"steps (one seed at a time: {len(SEEDS) * steps})")
 
 
 def still_improving(curve: list[float]) -> bool:
@@ -194,7 +216,9 @@ for m in METHODS:
 # every method (and by the raw pixels, the baseline every representation must beat). The probe's C is chosen
 # on a fixed validation split of 20 labelled training images per class, never drawn as a k-shot example.
 # Fine-tuning: Adam, full batch, the same number of steps for every method; each method's learning rate is
-# the one of `FT_LRS` with the best validation accuracy (first seed, k = 10).
+# the one of `FT_LRS` with the best validation accuracy (first seed, k = 10). Each fine-tuning run has its own
+# copy of the encoder, its own head and its own labelled images; all runs of a method are trained together,
+# as one ensemble, like the pre-training.
 
 # %%
 VAL_SEED = 12345
@@ -219,31 +243,65 @@ def probe_accuracy(train_f: torch.Tensor, test_f: torch.Tensor, few: np.ndarray)
     return probe.accuracy(test_f, test_set.y)
 
 
-def fine_tune_accuracy(encoder: nn.Module, dim: int, few: np.ndarray, seed: int, lr: float,
-                       evaluate_on: str = "test") -> float:
-    """A copy of the encoder and a new linear head, all trained on the k·10 labelled images; the accuracy on
-    the test set, or on the validation split (to choose ``lr``)."""
-    torch.manual_seed(seed)
-    model = nn.Sequential(copy.deepcopy(encoder), nn.Linear(dim, train_set.n_classes)).to(DEVICE)
-    x, y = train_set.x[few].to(DEVICE), train_set.y[few].to(DEVICE)
-    train(model, lambda batch: F.cross_entropy(model(batch[0]), batch[1]), lambda: (x, y), steps=FT_STEPS,
-          lr=lr, progress=False)
-    if evaluate_on == "validation":
-        return accuracy(model, train_set.x[val_index], train_set.y[val_index])
-    return accuracy(model, test_set.x, test_set.y)
+class AdamPerModel(torch.optim.Adam):
+    """Adam with a learning rate of its own for every model of an ensemble, ``lrs`` (M,). Adam moves a weight
+    by lr · u, u = m̂ / (√v̂ + ε) computed from that weight's gradients alone; so the step taken at lr = 1 and
+    then scaled slice by slice, θ_m ← θ_m + lr_m · (step of θ_m), is M Adams with M learning rates."""
+
+    def __init__(self, params, lrs: torch.Tensor):
+        super().__init__(params, lr=1.0)
+        self.lrs = lrs
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
+        before = [p.clone() for p in params]
+        super().step()
+        for p, old in zip(params, before):
+            p.copy_(old.lerp(p, self.lrs.view(-1, *[1] * (p.dim() - 1))))  # old + lr_m · (p − old)
+
+
+tuning_steps = []  # optimiser steps of every fine-tuning ensemble
+
+
+def fine_tune(method: str, jobs: list, lrs, evaluate_on: str = "test") -> np.ndarray:
+    """For every job (seed, indices of labelled images): a copy of that seed's pre-trained encoder and a new
+    linear head, all trained on its labelled images — all jobs at once, as one ensemble, job j at learning rate
+    ``lrs[j]``. Returns the accuracy of every job on the test set, or on the validation split (to choose lr)."""
+    models = []
+    for seed, _ in jobs:
+        torch.manual_seed(seed)  # the head's initial weights
+        _, encoder, dim, _ = runs[method, seed]
+        models.append(nn.Sequential(copy.deepcopy(encoder), nn.Linear(dim, train_set.n_classes)).to(DEVICE))
+    ensemble = Ensemble(models)
+    # One shape for all jobs: every set of labelled images padded (repeated) to the largest, the padding weighed
+    # 0, so that each loss is the mean over that job's own images.
+    n = max(len(few) for _, few in jobs)
+    index = torch.as_tensor(np.stack([np.resize(few, n) for _, few in jobs]))  # (M, n)
+    weight = (torch.arange(n) < torch.tensor([len(few) for _, few in jobs])[:, None]).float()  # (M, n)
+    batch = (train_set.x[index].to(DEVICE), train_set.y[index].to(DEVICE), weight.to(DEVICE))
+
+    def loss(model, x, y, w):
+        return (F.cross_entropy(model(x), y, reduction="none") * w).sum() / w.sum()
+
+    curves = train_ensemble(ensemble, loss, lambda: batch, steps=FT_STEPS, progress=False,
+                            optimizer=AdamPerModel(ensemble.parameters(), torch.tensor(lrs, device=DEVICE)))
+    tuning_steps.append(curves.shape[1])
+    x, y = (train_set.x[val_index], train_set.y[val_index]) if evaluate_on == "validation" else (test_set.x, test_set.y)
+    with torch.no_grad():
+        predicted = ensemble.eval().map(lambda model, x: model(x).argmax(dim=-1), x.to(DEVICE), in_dims=None)
+    return (predicted == y.to(DEVICE)).float().mean(dim=1).cpu().numpy()  # (M,)
 
 
 ft_lr = {}
 for m in METHODS:
-    _, encoder, dim, _ = runs[m, SEEDS[0]]
-    scores = [fine_tune_accuracy(encoder, dim, draws(SEEDS[0])[KS[-1]], SEEDS[0], lr, "validation") for lr in FT_LRS]
+    scores = fine_tune(m, [(SEEDS[0], draws(SEEDS[0])[KS[-1]])] * len(FT_LRS), FT_LRS, "validation")
     ft_lr[m] = FT_LRS[int(np.argmax(scores))]
 print("fine-tuning learning rate chosen on validation:", ", ".join(f"{m}: {lr:g}" for m, lr in ft_lr.items()))
 
 
 ROWS = ("raw pixels", *METHODS)
 probe_acc = {m: np.zeros((len(SEEDS), len(KS))) for m in ROWS}
-tune_acc = {m: np.zeros((len(SEEDS), len(KS))) for m in METHODS}
 start = time.perf_counter()
 raw_train, raw_test = train_set.x.flatten(1), test_set.x.flatten(1)
 for i, seed in enumerate(SEEDS):
@@ -251,12 +309,15 @@ for i, seed in enumerate(SEEDS):
     for j, k in enumerate(KS):
         probe_acc["raw pixels"][i, j] = probe_accuracy(raw_train, raw_test, few[k])
     for m in METHODS:
-        model, encoder, dim, _ = runs[m, seed]
+        _, encoder, _, _ = runs[m, seed]
         train_f, test_f = features(encoder, train_set.x), features(encoder, test_set.x)
         for j, k in enumerate(KS):
             probe_acc[m][i, j] = probe_accuracy(train_f, test_f, few[k])
-            tune_acc[m][i, j] = fine_tune_accuracy(encoder, dim, few[k], seed, ft_lr[m])
-print(f"probes and fine-tuning: {time.perf_counter() - start:.0f} s; fine-tuning: Adam, {FT_STEPS} full-batch steps")
+jobs = [(seed, draws(seed)[k]) for seed in SEEDS for k in KS]  # every seed × k of one method: one ensemble
+tune_acc = {m: fine_tune(m, jobs, [ft_lr[m]] * len(jobs)).reshape(len(SEEDS), len(KS)) for m in METHODS}
+print(f"probes and fine-tuning: {time.perf_counter() - start:.0f} s; fine-tuning: Adam, {FT_STEPS} full-batch steps, "
+      f"all seeds and k of a method together: {sum(tuning_steps)} optimiser steps with the choice of lr (one at a "
+      f"time: {len(METHODS) * (len(FT_LRS) + len(jobs)) * FT_STEPS})")
 print(f"\ntest accuracy on {len(test_set)} digits, mean ± 95% CI over {len(SEEDS)} seeds; chance = "
       f"{1 / train_set.n_classes:.2f}")
 print(f"{'':14}{'':14}" + "".join(f"{f'k = {k}':>24}" for k in KS))
@@ -291,12 +352,15 @@ BATCH_METHODS = ("contrastive", "plain AE", "denoising AE")
 k10 = KS.index(10)
 small_acc = {m: np.zeros(len(SEEDS)) for m in BATCH_METHODS}
 start = time.perf_counter()
+small_runs = {m: pretrain(m, batch_size=SMALL_BATCH) for m in BATCH_METHODS}
 for i, seed in enumerate(SEEDS):
     few = draws(seed)[10]
     for m in BATCH_METHODS:
-        _, encoder, _, _ = pretrain(m, seed, batch_size=SMALL_BATCH)
+        _, encoder, _, _ = small_runs[m][seed]
         small_acc[m][i] = probe_accuracy(features(encoder, train_set.x), features(encoder, test_set.x), few)
-print(f"batch-size runs: {time.perf_counter() - start:.0f} s")
+steps = sum(pretraining_steps[m, SMALL_BATCH] for m in BATCH_METHODS)
+print(f"batch-size runs: {time.perf_counter() - start:.0f} s, {steps} optimiser steps (one seed at a time: "
+      f"{len(SEEDS) * steps})")
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> tuple[float, float, str]:
@@ -328,10 +392,15 @@ def count(module: nn.Module) -> int:
 
 
 def step_cost(method: str, repeats: int = 5, steps: int = 5) -> dict:
-    model, loss_fn, encoder, _ = build(method, 0)
-    model.to(DEVICE)
+    """Size, time and memory of one optimizer step of ONE model of ``method`` (not of an ensemble)."""
+    model = build(method, 0).to(DEVICE)
+    objective_of_one = objective(method, torch.Generator(DEVICE).manual_seed(0))
+    encoder, _ = encoder_of(method, model)
     batch = (train_x[:BATCH],)
     saved = [0]
+
+    def loss_fn(batch):
+        return objective_of_one(model, batch[0])
 
     def pack(t):
         saved[0] += t.numel() * t.element_size()
