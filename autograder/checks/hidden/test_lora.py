@@ -3,25 +3,20 @@
 import numpy as np
 import pytest
 
-from autograder.checks import assert_close, assert_equal, assert_true, tensor
-
-
-def factors(rng, d_in=8, d_out=6, r=3):
-    return tensor(rng.standard_normal((d_out, r)), "float32"), tensor(rng.standard_normal((d_in, r)), "float32")
+from autograder.checks import assert_close, assert_true, tensor
+from autograder.checks.public.test_lora import KINDS, both, factors, lora_inputs
 
 
 @pytest.mark.check(points=2, timeout=90)
-@pytest.mark.parametrize("kind", ["linear", "conv1d"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_lora_other_sizes(student, reference, rng, kind):
     """lora: output, delta, merge and unmerge with other sizes (r = d_in, wide layers) and α"""
     for (d_in, d_out, r), alpha in [((4, 11, 4), 1.0), ((12, 3, 2), 32.0)]:
-        x = tensor(rng.standard_normal((7, d_in)), "float32")
-        A, B = factors(rng, d_in, d_out, r)
+        x, A, B = lora_inputs(rng, (7,), d_in, d_out, r)
         got = student.call("probe:finetune:LoRA_forward", 7, x, kind, r, alpha, A, B)
         assert_close(got["output"], reference.call("probe:finetune:peft_output", 7, x, kind, r, alpha, A, B),
                      name=f"your LoRA on {kind} (d_in={d_in}, d_out={d_out}, r={r}) vs peft", rtol=1e-4, atol=1e-4)
-        merged = student.call("probe:finetune:merge_and_unmerge", 7, x, kind, r, alpha, A, B)
-        want = reference.call("probe:finetune:merge_and_unmerge", 7, x, kind, r, alpha, A, B)
+        merged, want = both(student, reference, "probe:finetune:merge_and_unmerge", 7, x, kind, r, alpha, A, B)
         assert_true(merged["never_merged_error"] < 1e-6, f"unmerge() before any merge() changed the base weight by "
                                                          f"{merged['never_merged_error']:.3g}")
         assert_close(merged["weight_change"], want["weight_change"], name="base.weight after merge() − W₀",

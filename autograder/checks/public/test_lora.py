@@ -10,7 +10,19 @@ KINDS = ["linear", "conv1d"]
 
 
 def factors(rng, d_in=8, d_out=6, r=3):
+    """Random LoRA factors A (d_out, r) and B (d_in, r), float32 tensors."""
     return tensor(rng.standard_normal((d_out, r)), "float32"), tensor(rng.standard_normal((d_in, r)), "float32")
+
+
+def lora_inputs(rng, lead: tuple, d_in: int, d_out: int, r: int):
+    """Random inputs x (*lead, d_in) and factors A (d_out, r), B (d_in, r), float32 tensors."""
+    x = tensor(rng.standard_normal((*lead, d_in)), "float32")
+    return (x, *factors(rng, d_in, d_out, r))
+
+
+def both(student, reference, probe: str, *args):
+    """What ``probe`` returns with your code and with the reference, given the same arguments."""
+    return student.call(probe, *args), reference.call(probe, *args)
 
 
 @pytest.mark.check(points=2, timeout=60)
@@ -39,10 +51,8 @@ def test_lora_starts_as_the_base_layer(student, rng, kind):
 def test_lora_output(student, reference, rng, kind):
     """lora.LoRALinear.forward: W₀x + b + (α/r)·A(Bᵀx) with given A, B, by two thin products"""
     for (d_in, d_out, r), alpha, lead in [((8, 6, 3), 6.0, (5,)), ((5, 9, 1), 3.0, (2, 3))]:
-        x = tensor(rng.standard_normal((*lead, d_in)), "float32")
-        A, B = factors(rng, d_in, d_out, r)
-        got = student.call("probe:finetune:LoRA_forward", 1, x, kind, r, alpha, A, B)
-        want = reference.call("probe:finetune:LoRA_forward", 1, x, kind, r, alpha, A, B)
+        x, A, B = lora_inputs(rng, lead, d_in, d_out, r)
+        got, want = both(student, reference, "probe:finetune:LoRA_forward", 1, x, kind, r, alpha, A, B)
         what = f"{kind} wrapper (d_in={d_in}, d_out={d_out}, r={r}, alpha={alpha:g}), x {(*lead, d_in)}"
         assert_close(got["output"], want["output"], name=f"output of the {what}", rtol=1e-4, atol=1e-5)
         assert_true(got["full_products"] == [], f"the forward pass of the {what} formed a full {d_out}×{d_in} "
@@ -54,12 +64,10 @@ def test_lora_output(student, reference, rng, kind):
 def test_lora_delta(student, reference, rng, kind):
     """lora.LoRALinear.delta and LoRAConv1D.delta: (α/r)·A Bᵀ in each layer's own weight layout"""
     for d_in, d_out, r in SIZES:
-        x = tensor(rng.standard_normal((2, d_in)), "float32")
-        A, B = factors(rng, d_in, d_out, r)
-        got = student.call("probe:finetune:LoRA_forward", 2, x, kind, r, 4.0, A, B)["delta"]
-        want = reference.call("probe:finetune:LoRA_forward", 2, x, kind, r, 4.0, A, B)["delta"]
+        x, A, B = lora_inputs(rng, (2,), d_in, d_out, r)
+        got, want = both(student, reference, "probe:finetune:LoRA_forward", 2, x, kind, r, 4.0, A, B)
         layout = "(d_out, d_in), nn.Linear's layout" if kind == "linear" else "(d_in, d_out), Conv1D's layout"
-        assert_close(got, want, name=f"delta() of the {kind} wrapper, {layout}", rtol=1e-5, atol=1e-6)
+        assert_close(got["delta"], want["delta"], name=f"delta() of the {kind} wrapper, {layout}", rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.check(points=2, timeout=60)
@@ -67,10 +75,8 @@ def test_lora_delta(student, reference, rng, kind):
 def test_lora_merge_and_unmerge(student, reference, rng, kind):
     """lora.LoRALinear.merge/unmerge: the weight moves by delta once, same outputs; unmerge restores W₀ once"""
     for d_in, d_out, r in SIZES:
-        x = tensor(rng.standard_normal((5, d_in)), "float32")
-        A, B = factors(rng, d_in, d_out, r)
-        got = student.call("probe:finetune:merge_and_unmerge", 2, x, kind, r, 6.0, A, B)
-        want = reference.call("probe:finetune:merge_and_unmerge", 2, x, kind, r, 6.0, A, B)
+        x, A, B = lora_inputs(rng, (5,), d_in, d_out, r)
+        got, want = both(student, reference, "probe:finetune:merge_and_unmerge", 2, x, kind, r, 6.0, A, B)
         at = f" ({kind}, d_in={d_in}, d_out={d_out}, r={r})"
         assert_true(got["never_merged_error"] < 1e-6, f"unmerge() before any merge() changed the base weight by "
                                                       f"{got['never_merged_error']:.3g}{at}")

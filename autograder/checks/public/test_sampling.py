@@ -23,16 +23,23 @@ def with_ties(rng, B, V, k):
     return values
 
 
+def check_filter(student, reference, function: str, argument: str, cases) -> None:
+    """``sampling.<function>(logits, value)`` for each (logit values, value, dtype) case: exactly the reference's
+    (the same logits kept, the same −∞ elsewhere)."""
+    for values, value, dtype in cases:
+        logits = tensor(values, dtype)
+        assert_close(student.call(f"sampling.{function}", logits, value),
+                     reference.call(f"sampling.{function}", logits, value),
+                     name=f"{function}(logits {values.shape} {dtype}, {argument}={value:g})", rtol=0, atol=0)
+
+
 @pytest.mark.check(points=1, timeout=30)
 def test_top_k_filter(student, reference, rng):
     """sampling.top_k_filter: keeps the k largest logits of each row (ties at the k-th all kept), the rest −∞"""
     cases = [(rng.standard_normal((4, 20)), 5, "float32"), (rng.standard_normal((1, 7)), 1, "float32"),
              (rng.standard_normal((3, 9)), 9, "float32"), (with_ties(rng, 5, 12, 4), 4, "float32"),
              (rng.standard_normal((2, 6)), 2, "float64")]
-    for values, k, dtype in cases:
-        logits = tensor(values, dtype)
-        assert_close(student.call("sampling.top_k_filter", logits, k), reference.call("sampling.top_k_filter", logits, k),
-                     name=f"top_k_filter(logits {values.shape} {dtype}, k={k})", rtol=0, atol=0)
+    check_filter(student, reference, "top_k_filter", "k", cases)
 
 
 @pytest.mark.check(points=1, timeout=30)
@@ -41,10 +48,7 @@ def test_top_p_filter(student, reference, rng):
     cases = [(2 * rng.standard_normal((4, 20)), 0.7, "float32"), (rng.standard_normal((3, 15)), 1e-6, "float32"),
              (rng.standard_normal((3, 15)), 1.0, "float32"), (3 * rng.standard_normal((1, 11)), 0.5, "float64"),
              (2 * rng.standard_normal((5, 9)), 0.9, "float32")]
-    for values, p, dtype in cases:
-        logits = tensor(values, dtype)
-        assert_close(student.call("sampling.top_p_filter", logits, p), reference.call("sampling.top_p_filter", logits, p),
-                     name=f"top_p_filter(logits {values.shape} {dtype}, p={p:g})", rtol=0, atol=0)
+    check_filter(student, reference, "top_p_filter", "p", cases)
 
 
 @pytest.mark.check(points=1, timeout=30)
