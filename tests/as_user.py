@@ -15,6 +15,7 @@ Run by an ordinary user, :func:`run_as_user` runs the command directly, as that 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shlex
@@ -125,13 +126,11 @@ def run_as_user(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] 
     for folder in [home, *own]:
         subprocess.run(["chown", "-R", f"{uid}:{uid}", str(folder)], check=True)
     home.chmod(0o700)
-    staging = Path(tempfile.mkdtemp(prefix="as-user-staging-"))
-    script = cover_script(covers(needed_paths()), staging)
-    command = (["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "as-user",
-                "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + argv)
     try:
-        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                              start_new_session=True)
+        with python_for_everyone() as prefix:
+            command = prefix + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + argv
+            done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                                  start_new_session=True)
         survivors = processes_of(uid)
         left = [p for p in Path("/tmp").iterdir() if _owner(p) == uid and p != home]
         return UserRun(done, uid, survivors, left)
@@ -142,6 +141,17 @@ def run_as_user(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] 
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         if made_home:
             shutil.rmtree(home, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def python_for_everyone():
+    """As root: the command prefix that runs a command in a private mount namespace in which every uid can run
+    this suite's Python (the module's docstring); the staging folders are removed on exit."""
+    staging = Path(tempfile.mkdtemp(prefix="as-user-staging-"))
+    try:
+        yield ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+               cover_script(covers(needed_paths()), staging), "as-user"]
+    finally:
         for stage in staging.iterdir():  # empty on the host: the tmpfs over each was the namespace's
             stage.rmdir()
         staging.rmdir()
