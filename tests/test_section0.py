@@ -67,3 +67,24 @@ def test_pretrain_simclr_seeds_matches_one_seed_at_a_time():
         for p, q in zip(model.parameters(), alone.parameters()):
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     assert not torch.allclose(models[0].head[0].weight, models[1].head[0].weight), "each seed its own model"
+
+
+def test_pretrain_simclr_seeds_falls_back_to_one_seed_at_a_time(monkeypatch):
+    """Correct code that vmap cannot batch (writing batched values into a fresh tensor) still trains: a
+    warning, then the seeds one at a time, each exactly what pretrain_simclr gives."""
+    reference = contrastive.augment
+
+    def augment_in_place(images, generator, **options):
+        view = reference(images, generator, **options)
+        out = torch.zeros(view.shape, dtype=view.dtype)
+        out[:] = view  # fine alone, refused under vmap
+        return out
+
+    monkeypatch.setattr(contrastive, "augment", augment_in_place)
+    images = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match="one at a time"):
+        models, curves = contrastive.pretrain_simclr_seeds(images, (3, 5), epochs=2, batch_size=16, latent_dim=8,
+                                                           progress=False)
+    alone = contrastive.pretrain_simclr(contrastive.mlp_simclr(64, 8, 5), images, epochs=2, batch_size=16, seed=5,
+                                        progress=False)
+    assert curves.shape == (2, 2 * 3) and curves[1].tolist() == alone

@@ -205,9 +205,9 @@ for j, k in enumerate(KS):
 # %% [answer id=q-head points=2]
 # ### BEGIN SOLUTION
 # The verdict lines printed under the table answer the first part: h is better than z at the k where the 95%
-# interval of the per-seed differences lies above 0, and the table gives by how much (in the runs we made with
-# the default settings that was k = 5 and 10, by 3–4 points, with no difference at k = 1 — a good answer
-# quotes its own run). The loss only sees z and asks it to be *invariant* to the augmentations — rotation,
+# interval of the per-seed differences lies above 0, and the table gives by how much (in our run with the
+# default settings that was k = 5, by about 3 points, while at k = 1 and k = 10 the interval included 0 — a
+# good answer quotes its own run). The loss only sees z and asks it to be *invariant* to the augmentations — rotation,
 # zoom, shift, noise — so the head is free to discard whatever tells two views of an image apart, and with
 # it information a new task may need; h sits one non-linear layer earlier and keeps more of it. A linear probe
 # on z can only use what survived that projection.

@@ -17,6 +17,7 @@ The lecture's two costs of contrastive learning are visible in the loss: it need
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -221,7 +222,10 @@ def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_siz
     Each model is what :func:`pretrain_simclr` would make of it alone, in distribution: its seed's initial
     weights and its seed's order of batches (the same as ``pretrain_simclr(…, seed=seed)``), and its own
     views — drawn for all models at once from one generator seeded with ``seeds[0]``, under ``vmap``, so
-    independent across models but not the very same numbers as a run alone.
+    independent across models but not the very same numbers as a run alone. Should your ``augment`` or
+    ``simclr_loss`` not run under ``vmap`` (correct code can fail there, e.g. by writing into a tensor made
+    with ``torch.zeros``), a warning says so and the seeds are trained one at a time with
+    :func:`pretrain_simclr`: the same models, only slower on a GPU.
 
     Args:
         images: (N, C, H, W) unlabelled images, on the device to train on.
@@ -235,10 +239,23 @@ def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_siz
     ensemble = Ensemble([mlp_simclr(images[0].numel(), latent_dim, seed) for seed in seeds])
     batches = EnsembleBatches(images, batch_size=batch_size, generators=[torch.Generator().manual_seed(s) for s in seeds])
     views = torch.Generator(images.device).manual_seed(seeds[0])
-    curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
-                            batches, epochs=epochs, lr=lr, progress=progress,
-                            desc=f"SimCLR × {len(seeds)} seeds (batch {batch_size})")
-    return [model.eval() for model in ensemble.unstack()], curves
+    try:
+        curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
+                                batches, epochs=epochs, lr=lr, progress=progress,
+                                desc=f"SimCLR × {len(seeds)} seeds (batch {batch_size})")
+        return [model.eval() for model in ensemble.unstack()], curves
+    except RuntimeError as error:
+        if "vmap" not in str(error):
+            raise
+        # Correct code can still fail under vmap, typically by writing batched values into a tensor made
+        # inside the function (theta = torch.zeros(B, 2, 3); theta[:, 0, 0] = …). Train one seed at a time.
+        warnings.warn(f"your augment or simclr_loss does not run under torch.func.vmap ({str(error)[:120]}…): "
+                      "the seeds are trained one at a time instead, which is slower on a GPU. Building tensors "
+                      "with torch.stack / torch.cat instead of writing into torch.zeros(…) makes it work.")
+    models = [mlp_simclr(images[0].numel(), latent_dim, seed) for seed in seeds]
+    curves = [pretrain_simclr(model, images, epochs=epochs, batch_size=batch_size, temperature=temperature, lr=lr,
+                              seed=seed, progress=progress, **augment_options) for seed, model in zip(seeds, models)]
+    return [model.eval() for model in models], torch.tensor(curves)
 
 
 @torch.no_grad()

@@ -17,12 +17,15 @@ The lecture's two costs of contrastive learning are visible in the loss: it need
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pretraining.data import Batches
+from pretraining.ensembles import Ensemble, EnsembleBatches, train_ensemble
+from pretraining.seeding import seed_everything
 from pretraining.training import train
 
 # ----------------------------------------------------------------------------------------------------------
@@ -163,6 +166,63 @@ def pretrain_simclr(model: nn.Module, images: torch.Tensor, *, epochs: int, batc
     return train(model, lambda batch: simclr_loss(model, batch[0], views, temperature, **augment_options),
                  batches, epochs=epochs, lr=lr, optimizer=optimizer, progress=progress,
                  desc=f"SimCLR (batch {batch_size})")
+
+
+def mlp_simclr(n_features: int, latent_dim: int = 64, seed: int | None = None) -> SimCLR:
+    """The SimCLR model of notebooks 00 and 06: section 1's MLP encoder, flatten → Linear(D, 128) → ReLU →
+    Linear(128, L), so that the comparison with the autoencoders is one of objectives, not of networks; a head
+    L → 64 → 32. ``seed``: ``seed_everything(seed)`` first, so that the initial weights are those of that seed.
+    """
+    if seed is not None:
+        seed_everything(seed)
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(n_features, 128), nn.ReLU(), nn.Linear(128, latent_dim))
+    return SimCLR(encoder, latent_dim, projection_dim=32, hidden_dim=64)
+
+
+def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_size: int, latent_dim: int = 64,
+                          temperature: float = 0.5, lr: float = 1e-3, progress: bool | None = None,
+                          **augment_options) -> tuple[list[SimCLR], torch.Tensor]:
+    """One :func:`mlp_simclr` per seed, pre-trained with :func:`simclr_loss` — all seeds at once, as one
+    :class:`~pretraining.ensembles.Ensemble`: a step of the M = len(seeds) models costs about what a step of
+    one costs on a GPU, where a model this small is bound by kernel launches, not arithmetic.
+
+    Each model is what :func:`pretrain_simclr` would make of it alone, in distribution: its seed's initial
+    weights and its seed's order of batches (the same as ``pretrain_simclr(…, seed=seed)``), and its own
+    views — drawn for all models at once from one generator seeded with ``seeds[0]``, under ``vmap``, so
+    independent across models but not the very same numbers as a run alone. Should your ``augment`` or
+    ``simclr_loss`` not run under ``vmap`` (correct code can fail there, e.g. by writing into a tensor made
+    with ``torch.zeros``), a warning says so and the seeds are trained one at a time with
+    :func:`pretrain_simclr`: the same models, only slower on a GPU.
+
+    Args:
+        images: (N, C, H, W) unlabelled images, on the device to train on.
+        seeds:  M seeds, one model each.
+        epochs, batch_size, temperature, lr, augment_options: as for :func:`pretrain_simclr`.
+
+    Returns:
+        The M models (in eval mode, in the order of ``seeds``) and their losses, (M, steps) on the CPU.
+    """
+    seeds = list(seeds)
+    ensemble = Ensemble([mlp_simclr(images[0].numel(), latent_dim, seed) for seed in seeds])
+    batches = EnsembleBatches(images, batch_size=batch_size, generators=[torch.Generator().manual_seed(s) for s in seeds])
+    views = torch.Generator(images.device).manual_seed(seeds[0])
+    try:
+        curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
+                                batches, epochs=epochs, lr=lr, progress=progress,
+                                desc=f"SimCLR × {len(seeds)} seeds (batch {batch_size})")
+        return [model.eval() for model in ensemble.unstack()], curves
+    except RuntimeError as error:
+        if "vmap" not in str(error):
+            raise
+        # Correct code can still fail under vmap, typically by writing batched values into a tensor made
+        # inside the function (theta = torch.zeros(B, 2, 3); theta[:, 0, 0] = …). Train one seed at a time.
+        warnings.warn(f"your augment or simclr_loss does not run under torch.func.vmap ({str(error)[:120]}…): "
+                      "the seeds are trained one at a time instead, which is slower on a GPU. Building tensors "
+                      "with torch.stack / torch.cat instead of writing into torch.zeros(…) makes it work.")
+    models = [mlp_simclr(images[0].numel(), latent_dim, seed) for seed in seeds]
+    curves = [pretrain_simclr(model, images, epochs=epochs, batch_size=batch_size, temperature=temperature, lr=lr,
+                              seed=seed, progress=progress, **augment_options) for seed, model in zip(seeds, models)]
+    return [model.eval() for model in models], torch.tensor(curves)
 
 
 @torch.no_grad()
