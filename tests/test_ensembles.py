@@ -16,7 +16,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "solutions"))
 from pretraining.data import Batches  # noqa: E402
-from pretraining.ensembles import Ensemble, EnsembleBatches, train_ensemble  # noqa: E402
+from pretraining.ensembles import Ensemble, EnsembleBatches, crop_into, pad_into, train_ensemble  # noqa: E402
 from pretraining.mae import MaskedAutoencoder, patchify  # noqa: E402
 from pretraining.training import train  # noqa: E402
 
@@ -148,3 +148,27 @@ def test_one_model_trains_as_it_is():
         torch.Generator().manual_seed(0)]), epochs=4, lr=1e-2, progress=False)
     torch.testing.assert_close(curves, alone_curves[:1])
     assert max_difference(ensemble.unstack(), alone[:1]) < 1e-6
+
+
+def test_models_of_different_widths_padded_into_one_ensemble_train_as_alone():
+    """A bottleneck of 2 and one of 4, zero-padded to 6 and stacked with a 6: each trains as it would alone."""
+    def sized(width, seed=0):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, width), nn.Linear(width, 16))
+
+    widths = (2, 4, 6)
+    alone = []
+    for seed, width in zip(SEEDS, widths):
+        model = sized(width, seed)
+        train(model, lambda batch: reconstruction(model, batch[0]), Batches(X, batch_size=16,
+              generator=torch.Generator().manual_seed(seed)), epochs=4, lr=1e-2, progress=False)
+        alone.append(model)
+    small = [sized(width, seed) for seed, width in zip(SEEDS, widths)]
+    ensemble = Ensemble([pad_into(m, sized(6)) for m in small])
+    batches = EnsembleBatches(X, batch_size=16, generators=[torch.Generator().manual_seed(s) for s in SEEDS])
+    train_ensemble(ensemble, reconstruction, batches, epochs=4, lr=1e-2, progress=False)
+    padded = ensemble.unstack()
+    assert padded[0][2].weight[2:].abs().max() == 0 and padded[0][3].weight[:, 2:].abs().max() == 0  # still 0
+    assert max_difference([crop_into(p, s) for p, s in zip(padded, small)], alone) < 1e-4
+    with pytest.raises(ValueError, match="cannot fit"):
+        pad_into(sized(6), sized(2))

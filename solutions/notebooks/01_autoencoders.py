@@ -73,7 +73,7 @@ from tqdm.auto import tqdm  # noqa: E402
 from pretraining.autoencoder import Autoencoder, Decoder, Encoder  # noqa: E402
 from pretraining.bottlenecks import LinearDecoder, TopK, denoising_loss  # noqa: E402
 from pretraining.data import load_images, sample_k_shot  # noqa: E402
-from pretraining.ensembles import Ensemble, EnsembleBatches, train_ensemble  # noqa: E402
+from pretraining.ensembles import Ensemble, EnsembleBatches, crop_into, pad_into, train_ensemble  # noqa: E402
 from pretraining.few_shot import LinearProbe, few_shot_accuracy  # noqa: E402
 from pretraining.plotting import bar_mean_std, plot_curves, plot_mean_std, show_images  # noqa: E402
 
@@ -96,10 +96,10 @@ check("test_encoder or test_decoder")
 # %% [markdown]
 # Pre-training is plain mini-batch Adam on d(x, x̂) with the course's training loop (`pretraining.training.train`:
 # it shows a progress bar and returns the loss of every step). The same function trains every model of this
-# notebook with the same budget, so that they can be compared. It trains the models of several seeds at once
-# (`pretraining.ensembles`): their parameters stacked into one batched model, each seed with its own
-# initialisation, its own order of the batches and, in effect, its own Adam — the same weights as training
-# them one after the other, in fewer, larger steps. A latent of L = 8 is a bottleneck: 8 numbers for 64 pixels.
+# notebook with the same budget, so that they can be compared. `pretrain` below trains several models at once
+# (`pretraining.ensembles`): their parameters stacked into one batched model, each with its own initialisation,
+# its own order of the batches and, in effect, its own Adam — the same weights as training them one after the
+# other, in fewer, larger steps. A latent of L = 8 is a bottleneck: 8 numbers for 64 pixels.
 
 # %%
 EPOCHS, BATCH_SIZE, LR = 30, 128, 3e-3  # one budget for every autoencoder below
@@ -108,29 +108,42 @@ SEEDS = (0, 1, 2)  # each seed: a different initialisation and a different draw 
 train_x = train_set.x.to(DEVICE)  # moved to the device once, rather than batch by batch
 
 
-def pretrain(latent_dim: int, seeds=(0,), bottleneck: str = "none", epochs: int = EPOCHS, progress=True,
+def autoencoder(latent_dim: int, bottleneck: str = "none", active: int = 8) -> Autoencoder:
+    """A fresh autoencoder with latent size L; bottleneck: "none" (only L), "information" (the same model,
+    trained to denoise), "sparsity" (top-`active` of L) or "capacity" (linear decoder)."""
+    encoder = Encoder(D, latent_dim)
+    if bottleneck == "sparsity":
+        encoder = nn.Sequential(encoder, TopK(active))
+    decoder = LinearDecoder(latent_dim, D) if bottleneck == "capacity" else Decoder(latent_dim, D)
+    return Autoencoder(encoder, decoder)
+
+
+def pretrain(runs: list[tuple[int, int]], bottleneck: str = "none", epochs: int = EPOCHS, progress=True,
              noise_std: float = 0.3, active: int = 8) -> list[tuple[Autoencoder, list[float]]]:
-    """One autoencoder with latent size L per seed, trained on the training images — all seeds together, as
-    one batched model. Returns [(model, loss curve)], one per seed. bottleneck: "none" (only L), "information"
-    (denoising, σ = noise_std), "sparsity" (top-`active` of L) or "capacity" (linear decoder)."""
+    """One autoencoder per (latent size L, seed) in `runs`, trained on the training images — all together, as
+    one batched model; returns [(model, loss curve)] in the same order. Different latent sizes are trained
+    zero-padded to the largest (`ensembles.pad_into`: the padded units stay 0 and change nothing)."""
+    width = max(latent for latent, _ in runs)
     models, orders = [], []
-    for seed in seeds:  # each seed: its initialisation and its batch order, as if trained alone
+    for latent, seed in runs:  # each run: its initialisation and its batch order, as if trained alone
         orders.append(seed_everything(seed))
-        encoder = Encoder(D, latent_dim)
-        if bottleneck == "sparsity":
-            encoder = nn.Sequential(encoder, TopK(active))
-        decoder = LinearDecoder(latent_dim, D) if bottleneck == "capacity" else Decoder(latent_dim, D)
-        models.append(Autoencoder(encoder, decoder))
+        models.append(autoencoder(latent, bottleneck, active))
     if bottleneck == "information":  # corrupted input, clean target; each model draws its own noise from this
-        noise = torch.Generator(DEVICE).manual_seed(seeds[0])
+        noise = torch.Generator(DEVICE).manual_seed(runs[0][1])
         loss_fn = lambda model, x: denoising_loss(model, x, noise_std, noise)  # noqa: E731
     else:
         loss_fn = lambda model, x: reconstruction_loss(x, model(x))  # noqa: E731
-    ensemble = Ensemble(models).to(DEVICE)
+    if any(latent < width for latent, _ in runs):
+        assert bottleneck != "sparsity", "a top-k over padded units would change what it keeps"
+        padded = [pad_into(model, autoencoder(width, bottleneck)) for model in models]
+    else:
+        padded = models
+    ensemble = Ensemble(padded).to(DEVICE)
     batches = EnsembleBatches(train_x, batch_size=BATCH_SIZE, generators=orders)
     curves = train_ensemble(ensemble, loss_fn, batches, epochs=epochs, lr=LR, progress=progress,
-                            desc=f"L={latent_dim} {bottleneck}, {len(seeds)} seed(s)")
-    return [(model.eval(), curve.tolist()) for model, curve in zip(ensemble.unstack(), curves)]
+                            desc=f"{bottleneck}: {len(runs)} model(s) at once")
+    trained = [crop_into(big.to(DEVICE), small.to(DEVICE)) for big, small in zip(ensemble.unstack(), models)]
+    return [(model.eval(), curve.tolist()) for model, curve in zip(trained, curves)]
 
 
 @torch.no_grad()
@@ -140,7 +153,7 @@ def test_error(model) -> float:
     return reconstruction_loss(x, model(x)).item()
 
 
-[(ae8, curve8)] = pretrain(8)
+[(ae8, curve8)] = pretrain([(8, 0)])  # latent 8, seed 0
 mean_image_error = ((test_set.x - train_set.x.mean(dim=0)) ** 2).flatten(1).sum(1).mean().item()
 print(f"test error ‖x − x̂‖² of L = 8: {test_error(ae8):.3f}; "
       f"of always predicting the mean image: {mean_image_error:.3f}")
@@ -235,7 +248,7 @@ print("the same L = 8, probed one at a time by few_shot_accuracy:", summary(ae8_
 # raw pixels (three draws of the labelled examples, as above).
 
 # %%
-[(ae128, curve128)] = pretrain(128, epochs=100)
+[(ae128, curve128)] = pretrain([(128, 0)], epochs=100)
 identity_acc = probe([ae128.encoder] * len(SEEDS), [128] * len(SEEDS), SEEDS)
 error128 = test_error(ae128)
 print(f"test error ‖x − x̂‖²: L = 128: {error128:.4f} ({error128 / mean_image_error:.1%} of the mean image's), "
@@ -266,19 +279,21 @@ with torch.no_grad():
 # %% [markdown]
 # ## 1.6 The latent size: reconstruction against few-shot accuracy
 #
-# One autoencoder per latent size and seed, all with the same budget (the three seeds of a latent size trained
-# together); then a linear probe on each for k = 1, 5, 10, 50 labelled images per class. Means ± standard deviations over the three seeds; the dashed lines
-# are the raw pixels.
+# One autoencoder per latent size and seed, all with the same budget (trained together); then a linear probe
+# on each for k = 1, 5, 10, 50 labelled images per class. Means ± standard deviations over the three seeds; the
+# dashed lines are the raw pixels.
 
 # %%
 LATENTS = (2, 4, 8, 16, 32, 64, 128)
+runs = [(latent, seed) for seed in SEEDS for latent in LATENTS]  # seed-major, as the arrays below
+# A GPU trains all 21 models at once; a CPU, where padding costs arithmetic, one latent size (3 seeds) at a time.
+groups = [runs] if DEVICE.type == "cuda" else [[run for run in runs if run[0] == latent] for latent in LATENTS]
 sweep_runs = {}  # (L, seed) → (model, loss curve), reused in 1.7
-for latent in tqdm(LATENTS, desc="sweep"):
-    sweep_runs.update(zip([(latent, seed) for seed in SEEDS], pretrain(latent, SEEDS, progress=False)))
-grid = [(seed, latent) for seed in SEEDS for latent in LATENTS]  # seed-major, as the arrays below
-sweep_error = np.array([test_error(sweep_runs[latent, seed][0]) for seed, latent in grid]).reshape(len(SEEDS), -1)
-sweep_acc = probe([sweep_runs[latent, seed][0].encoder for seed, latent in grid], [latent for _, latent in grid],
-                  [seed for seed, _ in grid]).reshape(len(SEEDS), len(LATENTS), len(KS))
+for group in tqdm(groups, desc="sweep"):
+    sweep_runs.update(zip(group, pretrain(group, progress=False)))
+sweep_error = np.array([test_error(sweep_runs[run][0]) for run in runs]).reshape(len(SEEDS), len(LATENTS))
+sweep_acc = probe([sweep_runs[run][0].encoder for run in runs], [latent for latent, _ in runs],
+                  [seed for _, seed in runs]).reshape(len(SEEDS), len(LATENTS), len(KS))
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5), constrained_layout=True)
 plot_mean_std(LATENTS, {"test images": sweep_error}, title="Reconstruction error against latent size",
@@ -314,7 +329,8 @@ variants = {"none (L = 64)": None, "information (noise)": "information", "sparsi
             "capacity (linear decoder)": "capacity"}
 bottleneck_error, bottleneck_acc, bottleneck_curves = {}, {}, {}
 bottleneck_runs = {name: [sweep_runs[64, seed] for seed in SEEDS] if kind is None else
-                   pretrain(64, SEEDS, kind, progress=False) for name, kind in tqdm(variants.items(), desc="bottlenecks")}
+                   pretrain([(64, seed) for seed in SEEDS], kind, progress=False)
+                   for name, kind in tqdm(variants.items(), desc="bottlenecks")}
 accuracies = probe([model.encoder for runs in bottleneck_runs.values() for model, _ in runs],
                    [64] * len(SEEDS) * len(variants), [*SEEDS] * len(variants))  # every variant's probes at once
 for name, runs, acc in zip(variants, bottleneck_runs.values(), np.split(accuracies, len(variants))):

@@ -25,6 +25,10 @@ is anything global over Θ: clipping the norm of all M gradients together, or on
 Randomness inside the loss (masks, noise) is drawn under ``vmap(randomness="different")``: a draw of shape S
 from a generator becomes one draw of shape (M, *S), slice m for model m — independent across models, and
 repeatable from the generator's seed.
+
+Models that differ only in one size (autoencoders with latents 2 … 128) can share one ensemble too:
+:func:`pad_into` zero-pads each into the largest, which for an MLP changes nothing, and :func:`crop_into` takes
+the trained values back. That costs arithmetic, so it pays where launches, not arithmetic, are the limit (a GPU).
 """
 
 from __future__ import annotations
@@ -147,6 +151,42 @@ class Ensemble(nn.Module):
             for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
                 tensor.copy_(stacked[name][m])
         return list(self._models)
+
+
+def _pairs(small: nn.Module, large: nn.Module):
+    """(small tensor, large tensor, the large one's leading corner of the small one's shape), for every parameter
+    and buffer, in order."""
+    pairs = zip([*small.parameters(), *small.buffers()], [*large.parameters(), *large.buffers()], strict=True)
+    for s, t in pairs:
+        if s.dim() != t.dim() or any(a > b for a, b in zip(s.shape, t.shape)):
+            raise ValueError(f"cannot fit a tensor of shape {tuple(s.shape)} into one of shape {tuple(t.shape)}")
+        yield s, t, t[tuple(slice(0, n) for n in s.shape)]
+
+
+@torch.no_grad()
+def pad_into(small: nn.Module, large: nn.Module) -> nn.Module:
+    """``large`` (the same architecture, every dimension ≥) holding ``small``'s values in the leading corner of
+    each parameter and buffer, zeros elsewhere; returned for chaining.
+
+    What for: models that differ in one size (an autoencoder's latent L) can then be stacked into one
+    :class:`Ensemble`. For an MLP whose hidden size L is padded to L′ this changes nothing: the padded units
+    get zero incoming weights and bias, so they output 0 whatever the input; their outgoing weights are 0, so
+    they add nothing downstream; and every padded weight then has a gradient of exactly 0, which Adam (and
+    SGD) turn into a step of 0. Not so for layers that mix all units of a dimension (a LayerNorm over L, a
+    top-k over L, a softmax): check before padding those. :func:`crop_into` takes the trained values back.
+    """
+    for s, t, corner in _pairs(small, large):
+        t.zero_()
+        corner.copy_(s)
+    return large
+
+
+@torch.no_grad()
+def crop_into(large: nn.Module, small: nn.Module) -> nn.Module:
+    """The inverse of :func:`pad_into`: ``small`` given the leading corner of ``large``'s values; returned."""
+    for s, _, corner in _pairs(small, large):
+        s.copy_(corner)
+    return small
 
 
 class EnsembleBatches:
