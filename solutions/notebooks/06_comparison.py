@@ -72,11 +72,13 @@ print("FULL:", FULL)
 # | AR | the same ViT with a causal mask | predict patch t + 1 from patches ≤ t (an AR model is a masked AE whose mask hides the future) |
 #
 # Every method gets the same number of passes over the same images at the same batch size; each keeps the
-# optimizer recipe of its own notebook. The seeds of a method never interact, so they are trained side by side
-# as one batched model (`pretraining.ensembles`: parameters stacked, `torch.func.vmap` over your loss, one
-# optimizer step for all), each seed with its own initial weights, batch order and random draws: on a GPU, a
-# step of five models this small costs about what a step of one costs. The AR model is defined below from your MAE's parts and your
+# optimizer recipe of its own notebook. The AR model is defined below from your MAE's parts and your
 # `causal_mask` — the lecture's "AR models are masked AEs with a special choice of mask".
+#
+# The seeds of a method never interact, so they are trained side by side as one batched model
+# (`pretraining.ensembles`: parameters stacked, `torch.func.vmap` over your loss, one optimizer step for all),
+# each seed with its own initial weights, batch order and random draws: on a GPU, where models this small are
+# bound by the launching of kernels, a step of all the seeds costs about what a step of one costs.
 
 # %%
 train_set, test_set = load_images("digits", "train"), load_images("digits", "test")
@@ -186,7 +188,8 @@ def pretrain(method: str, seeds=SEEDS, batch_size: int = BATCH, epochs: int = EP
                                 progress=False, desc=method)
         models = [model.eval() for model in ensemble.unstack()]
     pretraining_steps[method, batch_size] = curves.shape[1]
-    return {seed: (model, *encoder_of(method, model), curve.tolist()) for seed, model, curve in zip(seeds, models, curves)}
+    return {seed: (model, *encoder_of(method, model), curve.tolist())
+            for seed, model, curve in zip(seeds, models, curves)}
 
 
 start = time.perf_counter()

@@ -204,7 +204,8 @@ def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_siz
     """
     seeds = list(seeds)
     ensemble = Ensemble([mlp_simclr(images[0].numel(), latent_dim, seed) for seed in seeds])
-    batches = EnsembleBatches(images, batch_size=batch_size, generators=[torch.Generator().manual_seed(s) for s in seeds])
+    batches = EnsembleBatches(images, batch_size=batch_size,
+                              generators=[torch.Generator().manual_seed(seed) for seed in seeds])
     views = torch.Generator(images.device).manual_seed(seeds[0])
     try:
         curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
