@@ -33,7 +33,6 @@ the trained values back. That costs arithmetic, so it pays where launches, not a
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from typing import Callable, Iterable, Sequence
 
@@ -127,10 +126,10 @@ class Ensemble(nn.Module):
             return functional_call(call, ({f"model.{k}": v for k, v in p.items()},
                                           {f"model.{k}": v for k, v in b.items()}), a)
 
-        # On the CPU, PyTorch has no batched rule for its fused attention kernel (it would run it model by model);
-        # the plain-math attention is made of batched matrix products. On a GPU the fused kernels are batched.
-        on_cpu = next(iter(params.values())).device.type == "cpu"
-        with sdpa_kernel([SDPBackend.MATH]) if on_cpu else contextlib.nullcontext():
+        # The plain-math attention, on every device: it is batched matrix products, which vmap batches. On the
+        # CPU the fused kernel has no batched rule (it would run model by model); on a GPU the memory-efficient
+        # kernel's backward fails under vmap ("LSE is not correctly aligned", torch 2.11 on an H200).
+        with sdpa_kernel([SDPBackend.MATH]):
             return vmap(one, in_dims=(0, 0, *dims), randomness="different")(params, buffers, *args)
 
     def forward(self, *args, in_dims: int | None | Sequence[int | None] = 0):
