@@ -172,3 +172,23 @@ def test_models_of_different_widths_padded_into_one_ensemble_train_as_alone():
     assert max_difference([crop_into(p, s) for p, s in zip(padded, small)], alone) < 1e-4
     with pytest.raises(ValueError, match="cannot fit"):
         pad_into(sized(6), sized(2))
+
+
+def test_code_that_vmap_cannot_batch_trains_one_model_after_another_with_the_same_result():
+    """A right loss that vmap refuses (.item() in an `if`, as a student may write) warns once, kindly, then gives
+    exactly what one-at-a-time training gives; a loss that vmap runs stays batched (no warning)."""
+    def picky(model, x):  # right, but data-dependent control flow: vmap cannot batch it
+        loss = reconstruction(model, x)
+        return loss if loss.item() >= 0 else -loss
+
+    alone, alone_curves = one_at_a_time(mlp, reconstruction, lr=1e-2)
+    with pytest.warns(UserWarning, match="one after another") as caught:
+        batched, curves = together(mlp, picky, lr=1e-2)
+    assert len([w for w in caught if "one after another" in str(w.message)]) == 1
+    torch.testing.assert_close(curves, alone_curves, rtol=1e-4, atol=1e-5)
+    assert max_difference(batched, alone) < 1e-4
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        together(mlp, reconstruction, lr=1e-2)

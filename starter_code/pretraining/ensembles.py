@@ -34,6 +34,7 @@ the trained values back. That costs arithmetic, so it pays where launches, not a
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -87,6 +88,7 @@ class Ensemble(nn.Module):
         # The architecture, without storage: vmap runs it with model m's slices swapped in. Kept out of the
         # registered submodules so that .parameters() and .to() see only the stacked tensors.
         object.__setattr__(self, "_template", copy.deepcopy(models[0]).to("meta"))
+        self._one_by_one = False  # set when vmap cannot run the models' code: map() then loops over the models
         self.train(models[0].training)
 
     def __len__(self) -> int:
@@ -129,8 +131,22 @@ class Ensemble(nn.Module):
         # The plain-math attention, on every device: it is batched matrix products, which vmap batches. On the
         # CPU the fused kernel has no batched rule (it would run model by model); on a GPU the memory-efficient
         # kernel's backward fails under vmap ("LSE is not correctly aligned", torch 2.11 on an H200).
-        with sdpa_kernel([SDPBackend.MATH]):
-            return vmap(one, in_dims=(0, 0, *dims), randomness="different")(params, buffers, *args)
+        if not self._one_by_one:
+            try:
+                with sdpa_kernel([SDPBackend.MATH]):
+                    return vmap(one, in_dims=(0, 0, *dims), randomness="different")(params, buffers, *args)
+            except Exception as exc:  # noqa: BLE001 — code that is right but that vmap cannot batch (see below)
+                self._one_by_one = True
+                warnings.warn(
+                    f"The {self.size} models could not be run together with torch.func.vmap ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else ''}). They now run one after another: the same "
+                    "training, only slower. Your code is not wrong for that: vmap refuses a few things that are "
+                    "fine one model at a time, such as .item(), an `if` on a tensor's value, or writing into a "
+                    "slice of a tensor made inside the function.", stacklevel=2)
+        # One model at a time, on views of the stacked tensors: gradients still reach slice m of each one.
+        outs = [one({k: v[m] for k, v in params.items()}, {k: v[m] for k, v in buffers.items()},
+                    *(a if d is None else a.select(d, m) for a, d in zip(args, dims))) for m in range(self.size)]
+        return torch.utils._pytree.tree_map(lambda *ts: torch.stack(ts), *outs)
 
     def forward(self, *args, in_dims: int | None | Sequence[int | None] = 0):
         """Every model's forward: ``ensemble(x)`` with x (M, B, …) → (M, B, …); ``in_dims=None`` to share x."""
