@@ -17,7 +17,6 @@ The lecture's two costs of contrastive learning are visible in the loss: it need
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -191,8 +190,8 @@ def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_siz
     views — drawn for all models at once from one generator seeded with ``seeds[0]``, under ``vmap``, so
     independent across models but not the very same numbers as a run alone. Should your ``augment`` or
     ``simclr_loss`` not run under ``vmap`` (correct code can fail there, e.g. by writing into a tensor made
-    with ``torch.zeros``), a warning says so and the seeds are trained one at a time with
-    :func:`pretrain_simclr`: the same models, only slower on a GPU.
+    with ``torch.zeros``), the ensemble warns and runs the models one after another: the same training, only
+    slower on a GPU (:meth:`~pretraining.ensembles.Ensemble.map`).
 
     Args:
         images: (N, C, H, W) unlabelled images, on the device to train on.
@@ -207,23 +206,10 @@ def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_siz
     batches = EnsembleBatches(images, batch_size=batch_size,
                               generators=[torch.Generator().manual_seed(seed) for seed in seeds])
     views = torch.Generator(images.device).manual_seed(seeds[0])
-    try:
-        curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
-                                batches, epochs=epochs, lr=lr, progress=progress,
-                                desc=f"SimCLR × {len(seeds)} seeds (batch {batch_size})")
-        return [model.eval() for model in ensemble.unstack()], curves
-    except RuntimeError as error:
-        if "vmap" not in str(error):
-            raise
-        # Correct code can still fail under vmap, typically by writing batched values into a tensor made
-        # inside the function (theta = torch.zeros(B, 2, 3); theta[:, 0, 0] = …). Train one seed at a time.
-        warnings.warn(f"your augment or simclr_loss does not run under torch.func.vmap ({str(error)[:120]}…): "
-                      "the seeds are trained one at a time instead, which is slower on a GPU. Building tensors "
-                      "with torch.stack / torch.cat instead of writing into torch.zeros(…) makes it work.")
-    models = [mlp_simclr(images[0].numel(), latent_dim, seed) for seed in seeds]
-    curves = [pretrain_simclr(model, images, epochs=epochs, batch_size=batch_size, temperature=temperature, lr=lr,
-                              seed=seed, progress=progress, **augment_options) for seed, model in zip(seeds, models)]
-    return [model.eval() for model in models], torch.tensor(curves)
+    curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
+                            batches, epochs=epochs, lr=lr, progress=progress,
+                            desc=f"SimCLR × {len(seeds)} seeds (batch {batch_size})")
+    return [model.eval() for model in ensemble.unstack()], curves
 
 
 @torch.no_grad()
