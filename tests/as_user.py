@@ -105,6 +105,25 @@ class UserRun:
     left_in_tmp: list[Path]     # entries of the host's /tmp owned by the uid after the run (then removed)
 
 
+def _lingering(uid: int, grace: float = 10.0) -> list[int]:
+    """The processes of ``uid`` still alive ``grace`` seconds after the command returned: a process killed at the
+    end of the last test may take a moment to be gone (and a zombie waiting for its parent is not alive)."""
+    deadline = time.monotonic() + grace
+    while True:
+        alive = [pid for pid in processes_of(uid) if _state(pid) not in ("Z", "X", None)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                    if line.startswith("State:"))
+    except (OSError, StopIteration, IndexError):
+        return None
+
+
 def run_as_user(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None,
                 own: list[Path] = (), home: Path | None = None) -> UserRun:
     """Run ``argv`` in ``cwd`` as an ordinary user; return what it did and what it left. As root: as an unused uid
@@ -131,7 +150,7 @@ def run_as_user(argv: list[str], cwd: Path, timeout: float, env: dict[str, str] 
             command = prefix + ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + argv
             done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
                                   start_new_session=True)
-        survivors = processes_of(uid)
+        survivors = _lingering(uid)
         left = [p for p in Path("/tmp").iterdir() if _owner(p) == uid and p != home]
         return UserRun(done, uid, survivors, left)
     finally:
