@@ -80,14 +80,16 @@ def check_latency(patterns: list[str], repeats: int) -> dict:
     return figures
 
 
-def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: bool = False,
+def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: int = 0,
                    logs: Path | None = None, progress=lambda figures: None) -> dict:
     """Each solution notebook end to end, as ``scripts/run_notebook.py`` runs it, on the current device.
 
-    With ``cpu_baseline`` each notebook also runs with its CPU defaults on this host (``PRETRAINING_DEVICE=cpu``,
-    ``FULL`` off, one torch thread as ``setup()`` sets), all of them at once in a pool while the device runs go
-    one after the other: a host with many cores runs them side by side without slowing the device runs' one
-    launching thread (the JSON says how many ran at once). ``device_over_cpu`` < 1: the device run was faster.
+    With ``cpu_baseline`` = N > 0 each notebook also runs with its CPU defaults on this host
+    (``PRETRAINING_DEVICE=cpu``, ``FULL`` off, one torch thread as ``setup()`` sets), N at a time in a pool while
+    the device runs go one after the other. The device runs then get the host's other cores for their own CPU work
+    (``OMP_NUM_THREADS``): thread pools that oversubscribe the cores slowed every cell of an earlier H200 run that
+    ran 14 baselines beside it. The JSON says how many ran at once. ``device_over_cpu`` < 1: the device run was
+    faster.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -99,7 +101,9 @@ def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: bool
            "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     cpu_env = {**env, "PRETRAINING_DEVICE": "cpu", "PRETRAINING_FULL": "0", "OMP_NUM_THREADS": "1",
                "CUDA_VISIBLE_DEVICES": ""}
-    workers = max(1, min(len(sources), (os.cpu_count() or 1) - 2))
+    workers = max(1, min(len(sources), cpu_baseline, (os.cpu_count() or 1) - 2))
+    if cpu_baseline:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) - workers - 1))
     pool = ThreadPoolExecutor(workers) if cpu_baseline else None
     cpu_runs = {s.stem: pool.submit(run_once, s, cpu_env, timeout) for s in sources} if pool else {}
 
@@ -155,8 +159,9 @@ def main() -> None:
     parser.add_argument("--notebooks", nargs="*", default=None, metavar="NN",
                         help="time the solution notebooks too (these numbers; all when none are given)")
     parser.add_argument("--notebook-timeout", type=float, default=None, help="seconds allowed for one notebook")
-    parser.add_argument("--cpu-baseline", action="store_true",
-                        help="with --notebooks: also run each notebook's CPU defaults on this host, side by side")
+    parser.add_argument("--cpu-baseline", type=int, nargs="?", const=3, default=0, metavar="N",
+                        help="with --notebooks: also run each notebook's CPU defaults on this host, N at a time "
+                             "(default 3) beside the device runs")
     parser.add_argument("--logs", type=Path, default=None, help="folder for each notebook run's printed output")
     parser.add_argument("--patterns", nargs="+", default=["add_noise", "kv_cache"],
                         help="check() patterns to time (default: one section-1 function; the KV cache, which needs "
