@@ -10,10 +10,18 @@
   import, say) costs one deadline, not every check's timeout. The child is killed, the checks it finished keep
   their scores (it reports each one as it finishes) and every other check is marked "not graded: the time for
   the whole submission ran out" — results.json always holds every check.
-- **Nothing left running or on disk.** Each child runs in its own session; on a deadline, SIGINT or SIGTERM its
-  whole tree is killed (SIGTERM, then SIGKILL), and this process is a child subreaper, so a worker orphaned by a
-  killed grader is found and killed too. Scratch space is ``OUT/.scratch`` (removed at the end, and at the
-  start of the next run if a previous one was killed with SIGKILL).
+- **Nothing left running or on disk, and nothing but the submission's touched.** Each submission is graded by a
+  *job*: a process of its own (:func:`run_job`), in its own session, that does nothing else. It is the child
+  subreaper of everything it starts, so every process of that submission — its workers, the reference's, and
+  whatever the student's code starts, orphans and daemons included — stays its descendant (in the namespaces
+  sandbox the student's processes are also held in the worker's PID namespace, in the uid mode under a uid that
+  is the worker's alone), and before it exits it kills every one of them. Its workers die with it should it die
+  first (:func:`autograder.sandbox.die_with_this_process`). On a deadline, SIGINT or SIGTERM the batch asks the job
+  to stop (SIGTERM: it closes its workers itself); a job still there after a grace period is frozen (SIGSTOP)
+  so that nothing of it can move away, its descendants are killed, then the job. The batch never kills "every
+  child" or "every process of a uid": it does not know what else the process that runs it is doing (a test, a
+  notebook), and as an ordinary user the worker's uid is the grader's own. Scratch space is ``OUT/.scratch``
+  (removed at the end, and at the start of the next run if a previous one was killed with SIGKILL).
 - **No fake zeros.** An interrupted student is not recorded at all (the rerun grades them). A grader fault —
   the grading process crashed, or a check reports a grader error — stops the batch with an instructor-facing
   message instead of scoring anyone; a pre-flight grading of the reference solution (which must pass every
@@ -127,46 +135,60 @@ def _read_json(path: Path):
 
 # -- child processes ---------------------------------------------------------------------------------------
 def _set_subreaper(on: bool = True) -> bool:
-    """Orphans of our children (a worker whose grader was killed) become our children, so we can kill them."""
+    """Orphans of our descendants become our children (and so stay our descendants), so that we can kill them."""
     try:
         return ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
 
 
-def _our_orphans(keep: set[int]) -> list[int]:
-    """Processes whose parent is this process, other than the graders still running (``keep``)."""
-    me, found = os.getpid(), []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        pid = int(stat.parent.name)
-        if int(fields[1]) == me and pid not in keep:
-            found.append(pid)
-    return found
+# How the batch starts a job: ``python -c JOB grade SUBMISSION --out ...`` (what ``python -m autograder grade``
+# takes), run in the checkout.
+JOB = "import sys; from autograder.batch import run_job; sys.exit(run_job(sys.argv[1:]))"
 
 
-def kill_tree(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """Stop a child that runs in its own session, and everything in its process group: SIGTERM (it then closes
-    its workers itself), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
+def run_job(argv: list[str]) -> int:
+    """One submission's grading, as a process that does nothing else: ``python -m autograder ARGV`` (``grade``),
+    then every process it leaves is killed. It is the child subreaper of all it starts, so nothing of this
+    submission — a worker, the reference's worker, a student's daemon in a session of its own — can leave its
+    descendants; and its workers die with it should it be killed first."""
+    from .cli import main
+    from .sandbox import die_with_this_process, kill_descendants
+
+    _set_subreaper()
+    die_with_this_process()
     try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the group may outlive its leader
-    except (ProcessLookupError, PermissionError):
-        pass
+        return main(argv)
+    finally:
+        kill_descendants(os.getpid())
+
+
+def stop_job(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """End a job (:func:`run_job`) and every process of its submission, and nothing else. SIGTERM first (it closes
+    its workers and kills what is left itself); a job still running after ``grace`` is frozen (SIGSTOP: it can
+    start nothing more, and as their subreaper it keeps every orphan of its tree among its descendants), its
+    descendants are killed, then the job. A job that has already exited killed its own."""
+    from .sandbox import kill_descendants
+
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            pass
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+        kill_descendants(proc.pid)
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 @dataclass
@@ -232,7 +254,7 @@ class Batch:
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "tmp").mkdir(parents=True)
         progress, result_dir = staging / "progress.jsonl", staging / "out"
-        command = [sys.executable, "-m", "autograder", "grade", str(entry), "--out", str(result_dir), "--quiet",
+        command = [sys.executable, "-c", JOB, "grade", str(entry), "--out", str(result_dir), "--quiet",
                    "--reference-cache", str(self.cache), "--progress", str(progress)]
         command += ["-k", self.select] if self.select else []
         # Each student's code must see neither the other submissions, nor anyone's results, nor the private
@@ -246,9 +268,9 @@ class Batch:
         start = time.monotonic()
         try:
             with open(staging / "grader.log", "wb") as log:
-                proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
-                                        start_new_session=True)
-                with self.lock:
+                with self.lock:  # started and registered at once: the batch's stop finds every running job
+                    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
+                                            start_new_session=True)
                     self.running[proc.pid] = proc
                 try:
                     while proc.poll() is None and not self.stop.is_set() and time.monotonic() - start < self.deadline:
@@ -258,7 +280,7 @@ class Batch:
                             pass
                 finally:
                     code = proc.poll()
-                    kill_tree(proc)
+                    stop_job(proc)
                     with self.lock:
                         self.running.pop(proc.pid, None)
                     self.reap()
@@ -301,19 +323,13 @@ class Batch:
                                              f"whole submission; {len(done)} of {len(rows)} checks had finished.")
 
     def reap(self) -> None:
-        """Kill any orphaned worker (our subreaper made it our child) and collect it."""
-        with self.lock:
-            keep = set(self.running)
-        for pid in _our_orphans(keep):
-            for kill in (lambda: os.killpg(os.getpgid(pid), signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-                try:
-                    kill()
-                except (ProcessLookupError, PermissionError):
-                    pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        """After a job: as root, the processes of any worker uid that no sandbox holds any more (a job killed
+        before its own reap, in the uid mode). Only those: never a child of this process, which may be another
+        job just started, or something the process running this batch does besides (:func:`stop_job` has
+        already ended the job's own)."""
+        from .sandbox import reap_abandoned_uids
+
+        reap_abandoned_uids()
 
     # -- recording -------------------------------------------------------------------------------------------
     def record(self, outcome: Outcome, digest: str) -> None:
@@ -365,19 +381,19 @@ class Batch:
 
     @contextmanager
     def supervising(self):
-        """While grading: we adopt orphaned workers (subreaper) and SIGINT/SIGTERM stop the workers. On the way
-        out, however it is left: every worker's tree is killed and collected, the signal handlers and the
-        subreaper flag are restored, and our scratch folder (with ``.scratch`` if that is left empty) is removed."""
-        _set_subreaper()
+        """While grading: SIGINT/SIGTERM stop the jobs. On the way out, however it is left: every job still running
+        is stopped with everything of its submission (:func:`stop_job`), the signal handlers are restored, and our
+        scratch folder (with ``.scratch`` if that is left empty) is removed."""
         handlers = self._install_signals()
         try:
             yield
         finally:
             self.stop.set()
-            for proc in list(self.running.values()):
-                kill_tree(proc)
+            with self.lock:
+                jobs = list(self.running.values())
+            for proc in jobs:
+                stop_job(proc)
             self.reap()
-            _set_subreaper(False)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
             shutil.rmtree(self.scratch, ignore_errors=True)

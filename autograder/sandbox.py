@@ -26,22 +26,32 @@ per machine (:func:`isolation_mode`); docs/SECURITY.md is the threat model.
 ``uid`` — root, but namespaces are refused (Gradescope's containers): the worker runs as an unprivileged uid
 of its own, so it reads only what is readable by "other" (``autograder/gradescope/setup.sh`` makes the
 solutions, the hidden checks and the reference cache readable by root only) and writes nowhere the grader
-keeps anything; at the end every process of that uid is killed.
+keeps anything; at the end every process of that uid is killed. The uid is this sandbox's alone: it is claimed
+with a lock that the sandbox holds as long as it lives (:func:`claim_uid`; a uid some process already runs as, or
+that names an account, is never taken), so killing "every process of the uid" can only ever hit this
+submission's processes — never the grader's (root), its reference side (root), or another job's worker.
 
 ``none`` — neither (a user on macOS, or ``AUTOGRADER_ISOLATION=0`` on purpose): a separate process with
 resource limits, and nothing more. :meth:`Sandbox.describe` says which mode graded a submission.
 
 In every mode: resource limits (address space on CPU, file size, open files, CPU time, processes), an
 allow-listed environment (no token or key set for the grader reaches student code), and a private scratch
-folder for TMPDIR.
+folder for TMPDIR. Nothing here ever kills by the grader's own identity: as an ordinary user the namespaces
+mode's worker runs under the user's own uid, and its processes are reached only through its PID namespace
+(or, without isolation, its process group), never as "every process of the uid". A batch's job process
+(:mod:`autograder.batch`) also asks :func:`die_with_this_process`, so that its workers die with it however it
+ends.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
+import fcntl
 import functools
 import itertools
 import os
+import pwd
 import resource
 import shlex
 import shutil
@@ -67,6 +77,19 @@ ENV_ALLOWED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PRETRAINING_DEVICE",
                "OMP_NUM_THREADS", "MKL_NUM_THREADS", "AUTOGRADER_THREADS", "CUDA_VISIBLE_DEVICES",
                "TORCH_CUDA_ARCH_LIST")
 _uids = itertools.count()
+_DIE_WITH: int | None = None                    # the process whose death kills every worker it starts
+_LIBC = None
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_this_process() -> None:
+    """From now on every worker this process starts (a sandboxed one, the reference's, a warm zygote) is killed
+    by the kernel when this process dies, however it dies (``PR_SET_PDEATHSIG``; in the namespaces mode the
+    worker's ``unshare`` then takes its whole PID namespace with it). For a process that starts its workers
+    from the thread that lives as long as it does (a batch's job: the signal follows the creating thread)."""
+    global _DIE_WITH, _LIBC
+    _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here, not in the child between fork and exec
+    _DIE_WITH = os.getpid()
 
 
 def _command(args: list[str], timeout: float = 10) -> bool:
@@ -145,8 +168,22 @@ class Sandbox:
     data: Path | None = REPO / "data"                # the shipped data folder (PRETRAINING_DATA), read-only
 
     def __post_init__(self):
-        self.uid = UID_BASE + (os.getpid() * 16 + next(_uids)) % UID_SPAN  # this worker's own, when root
+        self._start = (os.getpid() * 16 + next(_uids)) % UID_SPAN
+        self._uid: int | None = None
+        self._uid_lock: int | None = None            # the open, locked file that makes the uid ours
         self.scratch: Path | None = None
+
+    @property
+    def uid(self) -> int:
+        """This worker's own unprivileged uid, when root. In the uid mode, where "every process of the uid" is
+        what dies at the end, it is claimed (:func:`claim_uid`) and held until :meth:`cleanup`."""
+        if self._uid is None:
+            if self.mode == "uid" and os.geteuid() == 0:
+                self._uid, self._uid_lock = claim_uid(self._start)
+                self._release = weakref.finalize(self, _close_quietly, self._uid_lock)  # also if never cleaned
+            else:  # in the namespaces mode the worker's PID namespace, not its uid, is what dies at the end
+                self._uid = UID_BASE + self._start
+        return self._uid
 
     @property
     def mode(self) -> str:
@@ -294,6 +331,10 @@ class Sandbox:
         resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_bytes, self.file_bytes))
         resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
         resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds))
+        if _DIE_WITH is not None:  # die_with_this_process(); a parent already gone: do not start at all
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != _DIE_WITH:
+                os._exit(1)
         # CUDA reserves huge virtual address ranges, so an address-space cap only works without a GPU.
         gpu = os.path.exists("/dev/nvidiactl") and not os.environ.get("PRETRAINING_DEVICE", "").startswith("cpu")
         if self.memory_bytes and not gpu:
@@ -314,17 +355,16 @@ class Sandbox:
             while time.monotonic() < deadline and _alive(init_pid):
                 time.sleep(0.01)
         elif self.mode == "uid":
-            for _ in range(5):  # every process of this worker's own uid, fork bombs included
-                subprocess.run(["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--",
-                                "sh", "-c", "kill -9 -1"], capture_output=True)
-                if not processes_of(self.uid):
-                    break
+            kill_uid(self.uid)  # every process of this worker's own uid (claimed: no one else's), fork bombs too
 
     def cleanup(self) -> None:
-        """Remove the private scratch folder (after :meth:`reap`)."""
+        """Remove the private scratch folder and give the uid back (after :meth:`reap`)."""
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+        if self._uid_lock is not None:
+            self._release()  # closes the lock file once (a finalizer runs at most once)
+            self._uid, self._uid_lock = None, None
 
     def exposed(self) -> list[Path]:
         """In the uid mode: hidden paths that the worker's uid could still read (a set-up mistake)."""
@@ -371,6 +411,144 @@ def init_pid_of(pid: int) -> int | None:
         return int(children[0]) if children else None
     except (OSError, ValueError):
         return None
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _lock_folder(create: bool = True) -> Path | None:
+    """Where the worker uids' locks live: a folder of root's that no one else may enter (as root only)."""
+    for path in (Path("/run/autograder-uids"), Path(tempfile.gettempdir()) / "autograder-uids"):
+        try:
+            if create:
+                path.mkdir(mode=0o700, exist_ok=True)
+            info = os.lstat(path)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and not info.st_mode & 0o077:
+                return path
+        except OSError:
+            continue
+    if create:
+        raise RuntimeError("no private folder for the worker uids' locks (/run/autograder-uids, "
+                           f"{tempfile.gettempdir()}/autograder-uids)")
+    return None
+
+
+def _lock(folder: Path, uid: int) -> int | None:
+    """The open lock file of ``uid``, locked by us; None when someone holds it."""
+    fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def claim_uid(start: int = 0) -> tuple[int, int]:
+    """As root: a worker uid that is this caller's alone, and the open file whose lock holds it (closing the file,
+    or the caller's death, lets go). Never one that names an account, that another sandbox holds, or that any
+    process runs as (another machine user's, say, or what a killed grader left: :func:`reap_abandoned_uids`)."""
+    folder = _lock_folder()
+    for i in range(UID_SPAN):
+        uid = UID_BASE + (start + i) % UID_SPAN
+        try:
+            pwd.getpwuid(uid)
+            continue
+        except KeyError:
+            pass
+        fd = _lock(folder, uid)
+        if fd is None:
+            continue
+        if not processes_of(uid):
+            return uid, fd
+        os.close(fd)
+    raise RuntimeError(f"no free worker uid in {UID_BASE}..{UID_BASE + UID_SPAN - 1}")
+
+
+def kill_uid(uid: int) -> None:
+    """Kill every process of ``uid`` (as root, from a process of that uid: ``kill -9 -1``), fork bombs included."""
+    for _ in range(5):
+        subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", "sh", "-c",
+                        "kill -9 -1"], capture_output=True)
+        if not processes_of(uid):
+            return
+
+
+def reap_abandoned_uids() -> list[int]:
+    """As root: kill the processes of every worker uid that some sandbox once claimed and none holds now — what a
+    grader killed before its own reap left behind. A uid still held (a running grader's) is never touched."""
+    folder = _lock_folder(create=False) if os.geteuid() == 0 else None
+    if folder is None:
+        return []
+    found = sorted({uid for uid in _uids_running() if UID_BASE <= uid < UID_BASE + UID_SPAN
+                    and (folder / str(uid)).is_file()})
+    reaped = []
+    for uid in found:
+        fd = _lock(folder, uid)
+        if fd is not None:
+            try:
+                kill_uid(uid)
+                reaped.append(uid)
+            finally:
+                os.close(fd)
+    return reaped
+
+
+def _uids_running() -> set[int]:
+    uids = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uids.add(next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("Uid:")))
+        except (OSError, ValueError, IndexError, StopIteration):
+            continue
+    return uids
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living descendant of ``pid`` (children, theirs, …; zombies left out), from one pass over /proc."""
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat_file.read_text()
+            fields = text[text.rindex(")") + 2:].split()
+        except (OSError, ValueError):
+            continue
+        if fields[0] not in ("Z", "X"):
+            children.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_descendants(pid: int, timeout: float = 10.0) -> None:
+    """Kill every descendant of ``pid`` until none is left. ``pid`` must stay alive meanwhile (stopped, or this
+    process) and be a child subreaper, so that whatever is orphaned on the way stays its descendant; if ``pid`` is
+    this process, its dead children are collected too."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = descendants(pid)
+        for child in alive:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        if pid == os.getpid():
+            while True:
+                try:
+                    if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                        break
+                except ChildProcessError:
+                    break
+        if not alive or time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
 
 
 def processes_of(uid: int) -> list[int]:
