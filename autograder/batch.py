@@ -147,18 +147,26 @@ def _set_subreaper(on: bool = True) -> bool:
 JOB = "import sys; from autograder.batch import run_job; sys.exit(run_job(sys.argv[1:]))"
 
 
-def run_job(argv: list[str]) -> int:
-    """One submission's grading, as a process that does nothing else: ``python -m autograder ARGV`` (``grade``),
-    then every process it leaves is killed. It is the child subreaper of all it starts, so nothing of this
-    submission — a worker, the reference's worker, a student's daemon in a session of its own — can leave its
-    descendants; and its workers die with it should it be killed first."""
-    from .cli import main
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_job(argv: list[str], main=None) -> int:
+    """One submission's grading, as a process that does nothing else: ``python -m autograder ARGV`` (``grade``;
+    or ``main(ARGV)``), then every process it leaves is killed. It is the child subreaper of all it starts, so
+    nothing of this submission — a worker, the reference's worker, a student's daemon in a session of its own, a
+    double fork — can leave its descendants; and its workers die with it should it be killed first."""
+    signal.signal(signal.SIGTERM, _interrupt)  # first of all: the batch's SIGTERM must reach the `finally` below
     from .sandbox import die_with_this_process, kill_descendants
 
     _set_subreaper()
     die_with_this_process()
     try:
+        if main is None:
+            from .cli import main
         return main(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     finally:
         kill_descendants(os.getpid())
 
