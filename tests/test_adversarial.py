@@ -534,6 +534,43 @@ def test_the_uid_mode_reads_only_what_others_may_and_kills_every_process_of_its_
         isolation_mode.cache_clear()
 
 
+def test_the_uid_mode_gives_each_sandbox_a_uid_of_its_own(monkeypatch):
+    """In the uid mode "every process of the worker's uid" dies at the end, so that uid must be one sandbox's alone:
+    two sandboxes that would start from the same uid (two graders whose process ids differ by a multiple of 6,250
+    did, when the uid was computed from the pid) get two; a uid some process runs as is never given; and what a
+    sandbox left under its uid once it let go (its grader killed before the reap) is killed by
+    reap_abandoned_uids, while a uid still held is left alone."""
+    from autograder.sandbox import processes_of, reap_abandoned_uids
+
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", "uid")
+    isolation_mode.cache_clear()
+    if isolation_mode() != "uid":
+        pytest.skip("the uid mode needs root and setpriv")
+    first, second, third = Sandbox(), Sandbox(), Sandbox()
+    second._start = third._start = first._start
+    sleepers = []
+    try:
+        assert len({first.uid, second.uid}) == 2, (first.uid, second.uid)
+        sleepers = [subprocess.Popen(["setpriv", f"--reuid={s.uid}", f"--regid={s.uid}", "--clear-groups", "--",
+                                      "sleep", "60"], start_new_session=True) for s in (first, second)]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (processes_of(first.uid) and processes_of(second.uid)):
+            time.sleep(0.02)
+        held, let_go = first.uid, second.uid
+        second.cleanup()  # lets the uid go without a reap: its sleeper is now abandoned
+        assert third.uid not in (held, let_go), "a uid that a process runs as was given again"
+        reap_abandoned_uids()
+        assert sleepers[1].wait(timeout=10) == -signal.SIGKILL, "the abandoned uid's process survived"
+        assert sleepers[0].poll() is None and processes_of(held), "a uid still held was reaped"
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+        for sandbox in (first, second, third):
+            sandbox.cleanup()
+        isolation_mode.cache_clear()
+
+
 JOB_LEAVES_DAEMONS = """
 import os, subprocess, sys, time
 from autograder.batch import run_job
