@@ -168,6 +168,9 @@ def run_job(argv: list[str], main=None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:
+        from . import warm
+
+        warm.shutdown()  # its zygotes closed as usual first, so that no one waits for a child collected below
         kill_descendants(os.getpid())
 
 
