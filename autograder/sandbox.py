@@ -175,13 +175,15 @@ class Sandbox:
 
     @property
     def uid(self) -> int:
-        """This worker's own unprivileged uid, when root. In the uid mode, where "every process of the uid" is
-        what dies at the end, it is claimed (:func:`claim_uid`) and held until :meth:`cleanup`."""
+        """This worker's own unprivileged uid, when root: claimed (:func:`claim_uid`) and held as long as this
+        sandbox lives (a notebook's check server keeps one sandbox, so that every check forks from one zygote),
+        or until :meth:`release`. In the uid mode "every process of the uid" is what dies at the end; in the
+        namespaces mode its PID namespace is, and the claim keeps :func:`reap_abandoned_uids` away from it."""
         if self._uid is None:
-            if self.mode == "uid" and os.geteuid() == 0:
+            if self.mode != "none" and os.geteuid() == 0:
                 self._uid, self._uid_lock = claim_uid(self._start)
                 self._release = weakref.finalize(self, _close_quietly, self._uid_lock)  # also if never cleaned
-            else:  # in the namespaces mode the worker's PID namespace, not its uid, is what dies at the end
+            else:  # not used: as a user the worker is uid 65534 of a nested user namespace, or not confined
                 self._uid = UID_BASE + self._start
         return self._uid
 
@@ -358,10 +360,14 @@ class Sandbox:
             kill_uid(self.uid)  # every process of this worker's own uid (claimed: no one else's), fork bombs too
 
     def cleanup(self) -> None:
-        """Remove the private scratch folder and give the uid back (after :meth:`reap`)."""
+        """Remove the private scratch folder (after :meth:`reap`)."""
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+
+    def release(self) -> None:
+        """Give the uid back now rather than when this sandbox is collected (after :meth:`reap`: a process left
+        under it is then abandoned, and :func:`reap_abandoned_uids` kills it)."""
         if self._uid_lock is not None:
             self._release()  # closes the lock file once (a finalizer runs at most once)
             self._uid, self._uid_lock = None, None
@@ -422,7 +428,8 @@ def _close_quietly(fd: int) -> None:
 
 def _lock_folder(create: bool = True) -> Path | None:
     """Where the worker uids' locks live: a folder of root's that no one else may enter (as root only)."""
-    for path in (Path("/run/autograder-uids"), Path(tempfile.gettempdir()) / "autograder-uids"):
+    # Fixed paths, not TMPDIR: every grader on the machine (each batch job has a TMPDIR of its own) must meet here.
+    for path in (Path("/run/autograder-uids"), Path("/tmp/autograder-uids")):
         try:
             if create:
                 path.mkdir(mode=0o700, exist_ok=True)
@@ -433,7 +440,7 @@ def _lock_folder(create: bool = True) -> Path | None:
             continue
     if create:
         raise RuntimeError("no private folder for the worker uids' locks (/run/autograder-uids, "
-                           f"{tempfile.gettempdir()}/autograder-uids)")
+                           "/tmp/autograder-uids)")
     return None
 
 

@@ -557,7 +557,7 @@ def test_the_uid_mode_gives_each_sandbox_a_uid_of_its_own(monkeypatch):
         while time.monotonic() < deadline and not (processes_of(first.uid) and processes_of(second.uid)):
             time.sleep(0.02)
         held, let_go = first.uid, second.uid
-        second.cleanup()  # lets the uid go without a reap: its sleeper is now abandoned
+        second.release()  # lets the uid go without a reap (a grader killed first): its sleeper is now abandoned
         assert third.uid not in (held, let_go), "a uid that a process runs as was given again"
         reap_abandoned_uids()
         assert sleepers[1].wait(timeout=10) == -signal.SIGKILL, "the abandoned uid's process survived"
@@ -567,7 +567,7 @@ def test_the_uid_mode_gives_each_sandbox_a_uid_of_its_own(monkeypatch):
             sleeper.kill()
             sleeper.wait()
         for sandbox in (first, second, third):
-            sandbox.cleanup()
+            sandbox.release()
         isolation_mode.cache_clear()
 
 
