@@ -182,7 +182,7 @@ class Sandbox:
         if self._uid is None:
             if self.mode != "none" and os.geteuid() == 0:
                 self._uid, self._uid_lock = claim_uid(self._start)
-                self._release = weakref.finalize(self, _close_quietly, self._uid_lock)  # also if never cleaned
+                self._release = weakref.finalize(self, _let_go, self._uid, self._uid_lock)  # also if never released
             else:  # not used: as a user the worker is uid 65534 of a nested user namespace, or not confined
                 self._uid = UID_BASE + self._start
         return self._uid
@@ -369,7 +369,7 @@ class Sandbox:
         """Give the uid back now rather than when this sandbox is collected (after :meth:`reap`: a process left
         under it is then abandoned, and :func:`reap_abandoned_uids` kills it)."""
         if self._uid_lock is not None:
-            self._release()  # closes the lock file once (a finalizer runs at most once)
+            self._release()  # lets go once (a finalizer runs at most once)
             self._uid, self._uid_lock = None, None
 
     def exposed(self) -> list[Path]:
@@ -445,14 +445,30 @@ def _lock_folder(create: bool = True) -> Path | None:
 
 
 def _lock(folder: Path, uid: int) -> int | None:
-    """The open lock file of ``uid``, locked by us; None when someone holds it."""
-    fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    """The open lock file of ``uid``, locked by us; None when someone holds it. A file is removed by whoever lets
+    go of it (:func:`_let_go`), so only the locked file still at that path counts."""
+    path = folder / str(uid)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return fd
+        if os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino:
+            return fd
     except OSError:
-        os.close(fd)
-        return None
+        pass
+    os.close(fd)
+    return None
+
+
+def _let_go(uid: int, fd: int) -> None:
+    """Give a claimed uid back: its lock file is removed while still locked, then closed. (A grader that dies
+    without letting go leaves the file: that is how :func:`reap_abandoned_uids` knows the uid was a worker's.)"""
+    folder = _lock_folder(create=False)
+    try:
+        if folder is not None:
+            (folder / str(uid)).unlink(missing_ok=True)
+    except OSError:
+        pass
+    _close_quietly(fd)
 
 
 def claim_uid(start: int = 0) -> tuple[int, int]:
@@ -467,12 +483,16 @@ def claim_uid(start: int = 0) -> tuple[int, int]:
             continue
         except KeyError:
             pass
+        marked = (folder / str(uid)).exists()  # a lock file nobody holds: a dead grader's worker uid
         fd = _lock(folder, uid)
         if fd is None:
             continue
         if not processes_of(uid):
             return uid, fd
-        os.close(fd)
+        if marked:  # abandoned processes: the file stays, for reap_abandoned_uids
+            os.close(fd)
+        else:  # someone else's uid: never marked as a worker's
+            _let_go(uid, fd)
     raise RuntimeError(f"no free worker uid in {UID_BASE}..{UID_BASE + UID_SPAN - 1}")
 
 
@@ -481,6 +501,9 @@ def kill_uid(uid: int) -> None:
     for _ in range(5):
         subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", "sh", "-c",
                         "kill -9 -1"], capture_output=True)
+        deadline = time.monotonic() + 0.2  # a killed process takes a moment to be gone
+        while processes_of(uid) and time.monotonic() < deadline:
+            time.sleep(0.01)
         if not processes_of(uid):
             return
 
@@ -501,7 +524,7 @@ def reap_abandoned_uids() -> list[int]:
                 kill_uid(uid)
                 reaped.append(uid)
             finally:
-                os.close(fd)
+                _let_go(uid, fd)
     return reaped
 
 
@@ -559,13 +582,17 @@ def kill_descendants(pid: int, timeout: float = 10.0) -> None:
 
 
 def processes_of(uid: int) -> list[int]:
-    """The PIDs of every process whose real uid is ``uid``."""
+    """The PIDs of every living process whose real uid is ``uid`` (zombies, already dead, left out: where no one
+    collects them — an init that does not — they stay, and can do nothing)."""
     pids = []
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
+            state = None
             for line in status.read_text().splitlines():
-                if line.startswith("Uid:"):
-                    if int(line.split()[1]) == uid:
+                if line.startswith("State:"):
+                    state = line.split()[1]
+                elif line.startswith("Uid:"):
+                    if int(line.split()[1]) == uid and state not in ("Z", "X"):
                         pids.append(int(status.parent.name))
                     break
         except (OSError, ValueError, IndexError):

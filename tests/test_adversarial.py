@@ -534,12 +534,26 @@ def test_the_uid_mode_reads_only_what_others_may_and_kills_every_process_of_its_
         isolation_mode.cache_clear()
 
 
+DIES_HOLDING_A_UID = """
+import subprocess, sys, time
+from autograder.sandbox import Sandbox
+
+sandbox = Sandbox()
+sandbox._start = int(sys.argv[1])
+uid = sandbox.uid
+subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", "sleep", "60"],
+                 start_new_session=True)
+print(uid, flush=True)
+time.sleep(60)
+"""
+
+
 def test_the_uid_mode_gives_each_sandbox_a_uid_of_its_own(monkeypatch):
     """In the uid mode "every process of the worker's uid" dies at the end, so that uid must be one sandbox's alone:
     two sandboxes that would start from the same uid (two graders whose process ids differ by a multiple of 6,250
-    did, when the uid was computed from the pid) get two; a uid some process runs as is never given; and what a
-    sandbox left under its uid once it let go (its grader killed before the reap) is killed by
-    reap_abandoned_uids, while a uid still held is left alone."""
+    did, when the uid was computed from the pid) get two; a uid that some process runs as is never given; and
+    what a grader killed before its reap left under its uid is killed by reap_abandoned_uids, while a uid still
+    held is left alone."""
     from autograder.sandbox import processes_of, reap_abandoned_uids
 
     monkeypatch.setenv("AUTOGRADER_ISOLATION", "uid")
@@ -548,24 +562,33 @@ def test_the_uid_mode_gives_each_sandbox_a_uid_of_its_own(monkeypatch):
         pytest.skip("the uid mode needs root and setpriv")
     first, second, third = Sandbox(), Sandbox(), Sandbox()
     second._start = third._start = first._start
-    sleepers = []
+    held = first.uid
+    sleeper = subprocess.Popen(["setpriv", f"--reuid={held}", f"--regid={held}", "--clear-groups", "--", "sleep",
+                                "60"], start_new_session=True)
+    grader = subprocess.Popen([sys.executable, "-c", DIES_HOLDING_A_UID, str(first._start)], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    abandoned = None
     try:
-        assert len({first.uid, second.uid}) == 2, (first.uid, second.uid)
-        sleepers = [subprocess.Popen(["setpriv", f"--reuid={s.uid}", f"--regid={s.uid}", "--clear-groups", "--",
-                                      "sleep", "60"], start_new_session=True) for s in (first, second)]
+        abandoned = int(grader.stdout.readline())
+        assert abandoned != held and second.uid not in (held, abandoned), (held, abandoned, second.uid)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (processes_of(first.uid) and processes_of(second.uid)):
+        while time.monotonic() < deadline and not (processes_of(held) and processes_of(abandoned)):
             time.sleep(0.02)
-        held, let_go = first.uid, second.uid
-        second.release()  # lets the uid go without a reap (a grader killed first): its sleeper is now abandoned
-        assert third.uid not in (held, let_go), "a uid that a process runs as was given again"
+        grader.kill()  # dies holding the uid, before any reap: its sleeper is abandoned
+        grader.wait()
+        assert processes_of(abandoned) and third.uid not in (held, abandoned, second.uid), "a uid in use was given"
         reap_abandoned_uids()
-        assert sleepers[1].wait(timeout=10) == -signal.SIGKILL, "the abandoned uid's process survived"
-        assert sleepers[0].poll() is None and processes_of(held), "a uid still held was reaped"
+        assert not processes_of(abandoned), "the abandoned uid's process survived"
+        assert sleeper.poll() is None and processes_of(held), "a uid still held was reaped"
     finally:
-        for sleeper in sleepers:
-            sleeper.kill()
-            sleeper.wait()
+        grader.kill()
+        grader.wait()
+        sleeper.kill()
+        sleeper.wait()
+        if abandoned is not None and processes_of(abandoned):
+            from autograder.sandbox import kill_uid
+
+            kill_uid(abandoned)
         for sandbox in (first, second, third):
             sandbox.release()
         isolation_mode.cache_clear()
