@@ -538,17 +538,25 @@ def _uids_running() -> set[int]:
     return uids
 
 
-def descendants(pid: int) -> list[int]:
-    """Every living descendant of ``pid`` (children, theirs, …; zombies left out), from one pass over /proc."""
-    children: dict[int, list[int]] = {}
+def living_processes() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, session id)} of every living process (zombies left out), from one pass over /proc."""
+    found = {}
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat_file.read_text()
-            fields = text[text.rindex(")") + 2:].split()
-        except (OSError, ValueError):
+            fields = text[text.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+            if fields[0] not in ("Z", "X"):
+                found[int(stat_file.parent.name)] = (int(fields[1]), int(fields[3]))
+        except (OSError, ValueError, IndexError):
             continue
-        if fields[0] not in ("Z", "X"):
-            children.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living descendant of ``pid`` (children, theirs, …; zombies left out), from one pass over /proc."""
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in living_processes().items():
+        children.setdefault(parent, []).append(child)
     found, todo = [], [pid]
     while todo:
         for child in children.get(todo.pop(), []):

@@ -35,7 +35,7 @@ import as_user
 from autograder import client as client_module
 from autograder.client import StudentError, Worker
 from autograder.paths import REPO, SOLUTIONS
-from autograder.sandbox import Sandbox, isolation_mode
+from autograder.sandbox import Sandbox, isolation_mode, living_processes
 from autograder.submission import SubmissionError, prepare
 
 HOSTILE_DIR = Path(__file__).parent / "hostile"
@@ -130,26 +130,9 @@ def _tagged_processes(tag: str) -> list[int]:
     return pids
 
 
-def _session(pid: int) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-        return int(text[text.rindex(")") + 2:].split()[3])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def _alive_in_sessions(sessions: set[int]) -> list[int]:
     """The living processes (zombies left out) of these sessions."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-            fields = text[text.rindex(")") + 2:].split()
-        except (OSError, ValueError):
-            continue
-        if int(fields[3]) in sessions and fields[0] not in ("Z", "X"):
-            found.append(int(stat.parent.name))
-    return found
+    return [pid for pid, (_, session) in living_processes().items() if session in sessions]
 
 
 def _kill_sessions(sessions: set[int], timeout: float = 10.0) -> list[int]:
@@ -236,7 +219,8 @@ def test_every_attack_is_stopped_and_wins_without_the_sandbox(tmp_path, arena, m
         # Without isolation the daemons are expected to survive the worker: the test kills them itself, whole
         # sessions (killing only the tagged `sh` would leave its `sleep` to the end of its 120 s), so that nothing
         # of this test is left for a later one to find among the processes of its uid.
-        sessions = {s for s in map(_session, _tagged_processes(tag)) if s is not None}
+        living = living_processes()
+        sessions = {living[pid][1] for pid in _tagged_processes(tag) if pid in living}
         left = _kill_sessions(sessions)
         for path in repo_probes + [Path(f"/tmp/{tag}-{n}") for n in HOSTILE]:
             path.unlink(missing_ok=True)
