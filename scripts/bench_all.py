@@ -27,6 +27,7 @@ import json
 import os
 import shlex
 import statistics
+import threading
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ sys.path.insert(1, str(HERE.parent))
 
 from benchmark import environment, get_device, interleaved_medians  # noqa: E402
 
-RATIOS = ("kv_cache", "lora", "mae", "icl")
+RATIOS = ("kv_cache", "lora", "mae", "icl", "probe")
 
 
 def check_latency(patterns: list[str], repeats: int) -> dict:
@@ -97,6 +98,7 @@ def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: int 
 
     sources = [p for p in sorted((HERE.parent / "solutions" / "notebooks").glob("[0-9]*.py"))
                if not numbers or p.name[:2] in numbers]
+    sources.sort(key=lambda p: numbers.index(p.name[:2]) if numbers else 0)  # in the order asked for
     env = {**os.environ, "PRETRAINING_CODE": os.environ.get("PRETRAINING_CODE", str(HERE.parent / "solutions")),
            "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     cpu_env = {**env, "PRETRAINING_DEVICE": "cpu", "PRETRAINING_FULL": "0", "OMP_NUM_THREADS": "1",
@@ -104,24 +106,37 @@ def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: int 
     workers = max(1, min(len(sources), cpu_baseline, (os.cpu_count() or 1) - 2))
     if cpu_baseline:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) - workers - 1))
-    pool = ThreadPoolExecutor(workers) if cpu_baseline else None
-    cpu_runs = {s.stem: pool.submit(run_once, s, cpu_env, timeout) for s in sources} if pool else {}
 
-    def entry(seconds: float, status: str, output: str, name: str, kind: str) -> dict:
-        if logs:
-            logs.mkdir(parents=True, exist_ok=True)
-            (logs / f"{name}.{kind}.log").write_text(output)
-        figures = {"seconds": round(seconds, 1), "status": status, "slowest_cells_s": slowest_cells(output)}
+    def run(source: Path, run_env: dict, kind: str) -> dict:
+        seconds, status, output = run_once(source, run_env, timeout, logs / f"{source.stem}.{kind}.log" if logs else None)
+        measured = {"seconds": round(seconds, 1), "status": status, "slowest_cells_s": slowest_cells(output)}
         if status != "ok":
-            figures["error"] = output[-2000:]
-        return figures
+            measured["error"] = output[-2000:]
+        return measured
 
-    figures = {}
+    figures, cpu_done, lock = {}, {}, threading.Lock()
+
+    def report() -> None:  # the figures so far, device and CPU: a run cut short keeps every notebook timed
+        with lock:
+            progress({**figures, **{f"{name} (cpu default)": cpu for name, cpu in cpu_done.items()}})
+
+    def cpu_run(source: Path) -> dict:
+        measured = run(source, cpu_env, "cpu")
+        with lock:
+            cpu_done[source.stem] = measured
+        report()
+        return measured
+
+    pool = ThreadPoolExecutor(workers) if cpu_baseline else None
+    cpu_runs = {s.stem: pool.submit(cpu_run, s) for s in sources} if pool else {}
+
     for source in sources:
-        figures[source.stem] = entry(*run_once(source, env, timeout), source.stem, "device")
-        progress(figures)  # a run cut short keeps the notebooks timed so far
+        measured = run(source, env, "device")
+        with lock:
+            figures[source.stem] = measured
+        report()
     for name, future in cpu_runs.items():
-        cpu = entry(*future.result(), name, "cpu")
+        cpu = future.result()
         figures[name] = {"device": figures[name], "cpu_default": cpu,
                          "device_over_cpu": round(figures[name]["seconds"] / cpu["seconds"], 2)}
     if pool:
@@ -157,7 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=("check", "notebooks", *RATIOS), help="default: all but notebooks")
     parser.add_argument("--notebooks", nargs="*", default=None, metavar="NN",
-                        help="time the solution notebooks too (these numbers; all when none are given)")
+                        help="time the solution notebooks too (these numbers, in this order; all when none are given)")
     parser.add_argument("--notebook-timeout", type=float, default=None, help="seconds allowed for one notebook")
     parser.add_argument("--cpu-baseline", type=int, nargs="?", const=3, default=0, metavar="N",
                         help="with --notebooks: also run each notebook's CPU defaults on this host, N at a time "

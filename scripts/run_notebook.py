@@ -57,16 +57,25 @@ def slowest_cells(output: str, n: int = 6) -> list:
     return [[title, float(seconds)] for seconds, title in sorted(cells, key=lambda c: -float(c[0]))[:n]]
 
 
-def run_once(source: Path, env: dict, timeout: float | None) -> tuple[float, str, str]:
-    """One run in a fresh process: (seconds, status, printed output). status is ok, failed or timeout."""
+def run_once(source: Path, env: dict, timeout: float | None, live_log: Path | None = None) -> tuple[float, str, str]:
+    """One run in a fresh process: (seconds, status, printed output). status is ok, failed or timeout.
+
+    With ``live_log`` the output goes to that file as it is printed (a run stopped from outside leaves what it had
+    printed), and is read back from it at the end."""
     start = time.perf_counter()
-    try:
-        done = subprocess.run([sys.executable, "-c", script(source)], cwd=REPO / "assignments", env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
-        status, output = ("ok" if done.returncode == 0 else "failed"), done.stdout
-    except subprocess.TimeoutExpired as stopped:
-        output = stopped.stdout or ""
-        status, output = "timeout", output.decode(errors="replace") if isinstance(output, bytes) else output
+    if live_log:
+        live_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(live_log or os.devnull, "w") as sink:
+        try:
+            done = subprocess.run([sys.executable, "-c", script(source)], cwd=REPO / "assignments", env=env,
+                                  stdout=sink if live_log else subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=timeout)
+            status, output = ("ok" if done.returncode == 0 else "failed"), done.stdout
+        except subprocess.TimeoutExpired as stopped:
+            output = stopped.stdout or ""
+            status, output = "timeout", output.decode(errors="replace") if isinstance(output, bytes) else output
+    if live_log:
+        output = live_log.read_text(errors="replace")
     return time.perf_counter() - start, status, output
 
 
