@@ -192,3 +192,20 @@ def test_code_that_vmap_cannot_batch_trains_one_model_after_another_with_the_sam
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         together(mlp, reconstruction, lr=1e-2)
+
+
+def test_one_learning_rate_per_model_matches_adams_with_those_rates():
+    """train_ensemble(lrs=…): model m trained as by Adam(lr=lrs[m]) alone — and not as by one shared rate."""
+    lrs = [3e-3, 1e-2, 3e-2]
+    alone = []
+    for seed, lr in zip(SEEDS, lrs):
+        model = mlp(seed)
+        train(model, lambda batch: reconstruction(model, batch[0]), Batches(X, batch_size=16,
+              generator=torch.Generator().manual_seed(seed)), epochs=4, lr=lr, progress=False)
+        alone.append(model)
+    batched, _ = together(mlp, reconstruction, lrs=lrs)
+    assert max_difference(batched, alone) < 1e-4
+    shared, _ = together(mlp, reconstruction, lr=1e-2)  # the mistake of one rate for all: seen
+    assert max_difference(shared[:1], alone[:1]) > 1e-3 and max_difference(shared[2:], alone[2:]) > 1e-3
+    with pytest.raises(ValueError, match="one learning rate per model"):
+        together(mlp, reconstruction, lrs=lrs[:2])

@@ -183,14 +183,26 @@ def in_context(name, support, fmt=ARTICLE, order=None, n_test=None):
         scores, shown = icl.score_after_prefix(model, tok, prefix, queries, [fmt.answer(y) for y in range(4)],
                                                batch_size=16 if FULL else 8), len(shots)
     else:  # the small GPT: each prompt cut to its context, dropping the earliest examples
-        prompts = [icl.build_prompt(shots, x, fmt, tokenizer=tok, max_tokens=context - 4) for x in texts]
+        # Its 128-token context cannot hold a long article at all: every article, shown or asked, is cut to its
+        # first 64 tokens — what the fine-tuned models read of it too (`encode`).
+        shots = [(first_tokens(tok, x), y) for x, y in shots]
+        prompts = [icl.build_prompt(shots, first_tokens(tok, x), fmt, tokenizer=tok, max_tokens=context - 4)
+                   for x in texts]
         scores = icl.score_candidates(model, tok, prompts, [fmt.answer(y) for y in range(4)])
         shown = np.mean([p.count(fmt.output_prefix) - 1 for p in prompts])
     return float((scores.argmax(1).numpy() == labels).mean()), shown
 
 
+ARTICLE_TOKENS = 64  # what a fine-tuned model reads of an article, and all the small GPT sees in context
+
+
+def first_tokens(tok, text: str) -> str:
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    return text if len(ids) <= ARTICLE_TOKENS else tok.decode(ids[:ARTICLE_TOKENS]) + " …"
+
+
 def encode(tok, texts):
-    batch = tok(list(texts), padding=True, truncation=True, max_length=64, return_tensors="pt")
+    batch = tok(list(texts), padding=True, truncation=True, max_length=ARTICLE_TOKENS, return_tensors="pt")
     return batch["input_ids"], batch["attention_mask"]
 
 
@@ -315,8 +327,13 @@ diff = np.array([grid["Article/Topic", d, o] - grid["bare =>", d, o] for d in ra
 print(f"format effect (Article/Topic − bare, paired on the same draws and orders): {format_ci(diff)}")
 order_sd = np.mean([np.std([grid["Article/Topic", d, o] for o in range(ORDERS)], ddof=1) for d in range(DRAWS)])
 draw_sd = np.std([np.mean([grid["Article/Topic", d, o] for o in range(ORDERS)]) for d in range(DRAWS)], ddof=1)
+# A standard deviation from a handful of draws is itself uncertain by tens of percent: call one source larger only
+# when it is at least 1.5 times the other.
+larger = max(order_sd, draw_sd) / max(min(order_sd, draw_sd), 1e-12)
+verdict = (f"the {'order' if order_sd > draw_sd else 'choice of examples'} matters more in this run" if larger >= 1.5
+           else "the two move it about equally in this run (less than 1.5 times apart: too close to rank)")
 print(f"Here the order of the examples moves accuracy by about {order_sd:.3f} (std) and the choice of examples by "
-      f"about {draw_sd:.3f}: the {'order' if order_sd > draw_sd else 'choice of examples'} matters more in this run "
+      f"about {draw_sd:.3f}: {verdict} "
       f"({DRAWS} draws × {ORDERS} orders{'' if FULL else f' on {N_ORDER_TEST} articles: a CPU demonstration, too few to be sure'}).")
 
 # %% [markdown]

@@ -246,24 +246,6 @@ def probe_accuracy(train_f: torch.Tensor, test_f: torch.Tensor, few: np.ndarray)
     return probe.accuracy(test_f, test_set.y)
 
 
-class AdamPerModel(torch.optim.Adam):
-    """Adam with a learning rate of its own for every model of an ensemble, ``lrs`` (M,). Adam moves a weight
-    by lr · u, u = m̂ / (√v̂ + ε) computed from that weight's gradients alone; so the step taken at lr = 1 and
-    then scaled slice by slice, θ_m ← θ_m + lr_m · (step of θ_m), is M Adams with M learning rates."""
-
-    def __init__(self, params, lrs: torch.Tensor):
-        super().__init__(params, lr=1.0)
-        self.lrs = lrs
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
-        before = [p.clone() for p in params]
-        super().step()
-        for p, old in zip(params, before):
-            p.copy_(old.lerp(p, self.lrs.view(-1, *[1] * (p.dim() - 1))))  # old + lr_m · (p − old)
-
-
 tuning_steps = []  # optimiser steps of every fine-tuning ensemble
 
 
@@ -288,7 +270,7 @@ def fine_tune(method: str, jobs: list, lrs, evaluate_on: str = "test") -> np.nda
         return (F.cross_entropy(model(x), y, reduction="none") * w).sum() / w.sum()
 
     curves = train_ensemble(ensemble, loss, lambda: batch, steps=FT_STEPS, progress=False,
-                            optimizer=AdamPerModel(ensemble.parameters(), torch.tensor(lrs, device=DEVICE)))
+                            lrs=lrs)
     tuning_steps.append(curves.shape[1])
     x, y = (train_set.x[val_index], train_set.y[val_index]) if evaluate_on == "validation" else (test_set.x, test_set.y)
     with torch.no_grad():

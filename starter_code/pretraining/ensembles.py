@@ -239,8 +239,32 @@ class EnsembleBatches:
             yield tuple(t[index] for t in self.tensors)  # (M, B, …) each
 
 
+class AdamPerModel(torch.optim.Adam):
+    """Adam with a learning rate of its own for every model of an ensemble: ``lrs`` (M,), e.g. a sweep over the
+    learning rate trained as one program.
+
+    Adam moves a weight by −lr · u, with u = m̂ / (√v̂ + ε) computed from that weight's gradients alone. So the
+    step taken at lr = 1, then scaled slice by slice — θ_m ← θ_old,m + lr_m · (θ_m − θ_old,m) — is the step M
+    Adams with learning rates lr_1 … lr_M take (weight decay, which Adam adds to the gradient, stays as it is).
+    """
+
+    def __init__(self, params, lrs: torch.Tensor, **adam_kwargs):
+        super().__init__(params, lr=1.0, **adam_kwargs)
+        self.lrs = lrs  # (M,), on the parameters' device
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
+        before = [p.clone() for p in params]  # (M, *shape) each
+        loss = super().step(closure)
+        for p, old in zip(params, before):
+            p.copy_(old.lerp(p, self.lrs.view(-1, *[1] * (p.dim() - 1))))  # old + lr_m · (p − old), slice m
+        return loss
+
+
 def train_ensemble(ensemble: Ensemble, loss_fn: Callable[..., torch.Tensor], batches: Iterable | Callable | None = None,
-                   *, in_dims: int | None | Sequence[int | None] = 0, **train_kwargs) -> torch.Tensor:
+                   *, in_dims: int | None | Sequence[int | None] = 0, lrs: Sequence[float] | None = None,
+                   **train_kwargs) -> torch.Tensor:
     """Train the M models of ``ensemble`` together with :func:`pretraining.training.train`; return their losses.
 
     Args:
@@ -252,6 +276,7 @@ def train_ensemble(ensemble: Ensemble, loss_fn: Callable[..., torch.Tensor], bat
                   :class:`EnsembleBatches`; or, with ``in_dims=None``, ordinary batches shared by all models.
                   None: ``loss_fn(model)`` takes no batch.
         in_dims:  passed to :meth:`Ensemble.map` for the batch's tensors.
+        lrs:      M learning rates, one per model (Adam, :class:`AdamPerModel`), instead of one ``lr`` for all.
         train_kwargs: ``steps``/``epochs``, ``optimizer`` (built over ``ensemble.parameters()``), ``lr``,
                   ``scheduler``, ``progress``, ``desc``, ``device`` — as for ``train``.
 
@@ -263,6 +288,12 @@ def train_ensemble(ensemble: Ensemble, loss_fn: Callable[..., torch.Tensor], bat
         # train() would clip the norm of all M gradients together: one model's large gradient would shrink
         # every other model's step, which training them one at a time never does.
         raise ValueError("max_grad_norm would couple the models of an ensemble; clip inside loss_fn's model instead")
+    if lrs is not None:
+        if len(lrs) != len(ensemble) or "optimizer" in train_kwargs or "lr" in train_kwargs:
+            raise ValueError(f"lrs= needs one learning rate per model ({len(ensemble)}), and no optimizer= or lr=")
+        params = list(ensemble.parameters())
+        train_kwargs["optimizer"] = (torch.optim.Adam(params, lr=lrs[0]) if len(ensemble) == 1 else  # not stacked
+                                     AdamPerModel(params, torch.tensor(lrs, dtype=params[0].dtype, device=params[0].device)))
     per_model = []  # (M,) detached losses, one per step, on the device
 
     def total(batch=None):  # what train() calls: loss_fn() without batches, loss_fn(batch) with them
