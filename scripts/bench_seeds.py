@@ -25,19 +25,12 @@ from benchmark import get_device, interleaved_medians, report, synchronize, torc
 import torch.nn.functional as F  # noqa: E402
 
 from pretraining import finetune, lora  # noqa: E402
-from pretraining.ensembles import Ensemble  # noqa: E402
-
-
-def decoder_mask(attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) padding mask → (B, 1, T, T) booleans: query t sees key s ≤ t when s is a real token."""
-    T = attention_mask.shape[-1]
-    causal = torch.ones(T, T, dtype=torch.bool, device=attention_mask.device).tril()  # (T, T)
-    return (causal & (attention_mask[:, None, :] > 0))[:, None]  # (B, 1, T, T)
+from pretraining.ensembles import Ensemble, causal_padding_mask  # noqa: E402
 
 
 def loss_of(model: finetune.Classifier, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The classifier's cross-entropy, its backbone given the 4-D mask (what vmap can run)."""
-    hidden = model.backbone(input_ids=ids, attention_mask=decoder_mask(mask)).last_hidden_state  # (B, T, D)
+    hidden = model.backbone(input_ids=ids, attention_mask=causal_padding_mask(mask)).last_hidden_state  # (B, T, D)
     return F.cross_entropy(model.head(finetune.pool(hidden, mask, model.pooling)), labels)
 
 

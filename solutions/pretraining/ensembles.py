@@ -204,6 +204,21 @@ def crop_into(large: nn.Module, small: nn.Module) -> nn.Module:
     return small
 
 
+def causal_padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) padding mask (1 = real token) → (B, 1, T, T) booleans: query t may attend to key s iff s ≤ t and s
+    is a real token — the mask a decoder (GPT-2, Llama) builds for itself from the 2-D one.
+
+    Why give it ready-made: from a 2-D mask, transformers' mask builder first asks whether the mask is all ones
+    (to skip it), an ``if`` on a tensor's value that vmap refuses, so an :class:`Ensemble` of Hugging Face
+    decoders would run one model after another. A 4-D mask is used as it is, and the M models run together:
+    ``model.backbone(input_ids=ids, attention_mask=causal_padding_mask(mask))`` (``scripts/bench_seeds.py``
+    measures what that buys; a bidirectional encoder such as BERT needs no causal part).
+    """
+    T = attention_mask.shape[-1]
+    causal = torch.ones(T, T, dtype=torch.bool, device=attention_mask.device).tril()  # (T, T)
+    return (causal & (attention_mask[:, None, :] > 0))[:, None]  # (B, 1, T, T)
+
+
 class EnsembleBatches:
     """Mini-batches for M models at once, each model with its own shuffled order: ``(M, B, …)`` per tensor.
 
