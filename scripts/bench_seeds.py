@@ -4,12 +4,13 @@
     python scripts/bench_seeds.py --seeds 5 --mode lora
 
 Why: notebooks 04 and 05 spend most of their FULL time fine-tuning SmolLM2 once per (mode, k, seed), and on a
-GPU each of those steps is launch-bound. ``pretraining.ensembles`` stacks M models into one, but transformers'
-Llama cannot run under ``torch.func.vmap`` with a 2-D padding mask: its mask builder asks whether the mask is
-all ones (``_ignore_causal_mask_sdpa``), an ``if`` on a tensor's value. Given the 4-D mask itself — causal and
-key-padding, (B, 1, T, T) booleans — it uses it as it is, and vmap runs. This script measures what that buys,
-on randomly initialised weights of the real shapes (speed does not depend on the values), and checks that the
-ensemble's losses equal the one-at-a-time losses.
+GPU each of those steps is launch-bound. ``pretraining.ensembles`` stacks M models into one, and
+``finetune.Classifier`` gives its backbone the 4-D attention mask (``finetune.attention_mask_4d``), with which
+transformers' Llama runs under ``torch.func.vmap`` (from a 2-D mask its mask builder branches on the mask's
+values). This script measures what stacking buys, on randomly initialised weights of the real shapes (speed
+does not depend on the values), and checks that the ensemble's losses equal the one-at-a-time losses.
+``finetune.finetune_runs`` is what the notebooks call; this times its optimiser step alone, without its
+validation checks.
 
 Prints JSON: median seconds per optimiser step of all M models (one at a time: the sum of M steps), the ratio,
 and the largest loss difference between the two.
@@ -22,16 +23,9 @@ import copy
 
 from benchmark import get_device, interleaved_medians, report, synchronize, torch
 
-import torch.nn.functional as F  # noqa: E402
-
 from pretraining import finetune, lora  # noqa: E402
-from pretraining.ensembles import Ensemble, causal_padding_mask  # noqa: E402
-
-
-def loss_of(model: finetune.Classifier, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The classifier's cross-entropy, its backbone given the 4-D mask (what vmap can run)."""
-    hidden = model.backbone(input_ids=ids, attention_mask=causal_padding_mask(mask)).last_hidden_state  # (B, T, D)
-    return F.cross_entropy(model.head(finetune.pool(hidden, mask, model.pooling)), labels)
+from pretraining.ensembles import Ensemble  # noqa: E402
+from pretraining.finetune import classification_loss  # noqa: E402
 
 
 def main() -> None:
@@ -74,7 +68,7 @@ def main() -> None:
     def one_at_a_time():
         losses = []
         for m, (model, opt) in enumerate(zip(models, optimizers)):
-            loss = loss_of(model, ids[m], mask[m], labels[m])
+            loss = classification_loss(model, ids[m], mask[m], labels[m])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -85,7 +79,7 @@ def main() -> None:
     ens_opt = torch.optim.AdamW([p for p in ensemble.parameters() if p.requires_grad], lr=1e-5)
 
     def together():
-        losses = ensemble.map(loss_of, ids, mask, labels)  # (M,)
+        losses = ensemble.map(classification_loss, ids, mask, labels)  # (M,)
         ens_opt.zero_grad(set_to_none=True)
         losses.sum().backward()
         ens_opt.step()

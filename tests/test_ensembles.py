@@ -16,8 +16,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "solutions"))
 from pretraining.data import Batches  # noqa: E402
-from pretraining.ensembles import (Ensemble, EnsembleBatches, causal_padding_mask, crop_into, pad_into,  # noqa: E402
-                                   train_ensemble)
+from pretraining.ensembles import Ensemble, EnsembleBatches, crop_into, pad_into, train_ensemble  # noqa: E402
 from pretraining.mae import MaskedAutoencoder, patchify  # noqa: E402
 from pretraining.training import train  # noqa: E402
 
@@ -212,10 +211,10 @@ def test_one_learning_rate_per_model_matches_adams_with_those_rates():
         together(mlp, reconstruction, lrs=lrs[:2])
 
 
-def test_hugging_face_decoders_given_the_4d_mask_run_together_with_their_2d_mask_results():
-    """Three Llama classifiers (the layout of SmolLM2, tiny) as one Ensemble: with causal_padding_mask the
-    losses and gradients are batched (vmap, no warning) and equal those of each model alone with its 2-D padding
-    mask — what notebooks 04 and 05 compute; padded rows included."""
+def test_hugging_face_classifiers_run_together_with_each_models_own_losses_and_gradients():
+    """Three Llama classifiers (the layout of SmolLM2, tiny) as one Ensemble: the Classifier gives its backbone
+    the 4-D mask, so the losses and gradients are batched (vmap, no fall-back warning) and equal those of each
+    model alone — what notebooks 04 and 05 compute; padded rows included."""
     import copy
     import warnings
 
@@ -236,19 +235,16 @@ def test_hugging_face_decoders_given_the_4d_mask_run_together_with_their_2d_mask
     mask = torch.ones(3, 6, 10, dtype=torch.long)
     mask[:, ::2, 6:] = 0  # every other row padded after 6 tokens
 
-    def loss_4d(model, i, a, y):
-        hidden = model.backbone(input_ids=i, attention_mask=causal_padding_mask(a)).last_hidden_state
-        return F.cross_entropy(model.head(finetune.pool(hidden, a, "last")), y)
-
-    alone = torch.stack([F.cross_entropy(model(ids[m], mask[m]), labels[m]) for m, model in enumerate(models)])
+    alone = torch.stack([finetune.classification_loss(model, ids[m], mask[m], labels[m])
+                         for m, model in enumerate(models)])
     ensemble = Ensemble(models)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the fall-back to one model after another warns: it must not happen
-        together = ensemble.map(loss_4d, ids, mask, labels)
+        together = ensemble.map(finetune.classification_loss, ids, mask, labels)
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
     together.sum().backward()
     alone.sum().backward()
-    stacked = dict(zip(ensemble._param_names, ensemble.stacked))
+    stacked = ensemble.stacked_parameters()
     for m, model in enumerate(models):
         for name, p in model.named_parameters():
             torch.testing.assert_close(stacked[name].grad[m], p.grad, rtol=1e-4, atol=1e-6)

@@ -1,10 +1,18 @@
 """Section 4's probes measure what they claim (the mistakes' gradings are in tests/mutants/lora.py and
 finetune.py, run by tests/test_mutants.py): peft's layer equals the reference LoRA, and the product recorder
-sees a full A Bᵀ being formed."""
+sees a full A Bᵀ being formed; and the given fine-tuning code is right: Classifier's 4-D attention mask gives
+what each backbone computes from its 2-D one, and runs trained together get the results they get alone."""
 
+import copy
+import sys
+
+import pytest
 import torch
 
+from conftest import REPO
 from conftest import load_probe as probe
+
+sys.path.insert(0, str(REPO / "solutions"))
 
 
 def test_peft_equals_the_reference_lora_and_the_recorder_sees_full_products():
@@ -18,3 +26,84 @@ def test_peft_equals_the_reference_lora_and_the_recorder_sees_full_products():
     with ft.Products([A, B]) as products:
         (A @ B.T).sum()
     assert products.shapes[:2] == [(4, 8), (6, 8)]
+
+
+# ---- the given fine-tuning code of finetune.py: the 4-D mask and fine-tuning runs trained together ----------
+
+POOLING = {"gpt2": "last", "llama": "last", "bert": "mean"}  # as notebooks 04 and 05 pool these layouts
+
+
+def tiny_backbone(kind: str, seed: int = 0):
+    """A two-block backbone of each layout, without dropout (so that training is deterministic)."""
+    from transformers import BertConfig, BertModel, GPT2Config, GPT2Model, LlamaConfig, LlamaModel
+
+    torch.manual_seed(seed)
+    if kind == "gpt2":
+        return GPT2Model(GPT2Config(vocab_size=40, n_embd=16, n_layer=2, n_head=2, n_positions=32,
+                                    resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0))
+    if kind == "llama":
+        return LlamaModel(LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=32))
+    return BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                                intermediate_size=32, max_position_embeddings=32, hidden_dropout_prob=0.0,
+                                attention_probs_dropout_prob=0.0))
+
+
+def padded_batch(n: int, T: int, generator: torch.Generator, side: str = "right"):
+    """n rows of random tokens, of random lengths 1 … T, padded on ``side``; label: the first token mod 4."""
+    ids = torch.randint(1, 40, (n, T), generator=generator)
+    lengths = torch.randint(1, T + 1, (n,), generator=generator)
+    positions = torch.arange(T).expand(n, T)
+    mask = (positions < lengths[:, None]) if side == "right" else (positions >= T - lengths[:, None])
+    first = ids[torch.arange(n), mask.long().argmax(dim=1)]  # each row's first real token
+    return ids * mask, mask.long(), first % 4
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", "bert"])
+def test_the_classifier_computes_what_the_backbone_computes_from_its_own_2d_mask(kind, side):
+    """Classifier gives its backbone the 4-D mask (so that vmap can run it); the logits must be those of the
+    backbone's own mask handling — causal for GPT-2 and Llama, not for BERT — with padding on either side."""
+    from pretraining import finetune
+
+    backbone = tiny_backbone(kind)
+    model = finetune.Classifier(backbone, 3, POOLING[kind]).eval()
+    ids, mask, _ = padded_batch(6, 9, torch.Generator().manual_seed(3), side)
+    with torch.no_grad():
+        hidden = backbone(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, D): the 2-D mask
+        want = model.head(finetune.pool(hidden, mask, POOLING[kind]))
+        got = model(ids, mask)
+    assert model.causal == (kind != "bert")
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind,mode", [("gpt2", "all"), ("llama", "lora"), ("bert", "last")])
+def test_fine_tuning_runs_trained_together_get_the_accuracies_they_get_alone(kind, mode):
+    """finetune_runs(together=True) — one Ensemble per batch size — against each run alone: the same test
+    accuracies, for runs with different numbers of examples and lengths (three of batch 8, one of batch 4)."""
+    import warnings
+
+    from pretraining import finetune, lora
+
+    backbone = tiny_backbone(kind)
+
+    def make():
+        b = copy.deepcopy(backbone)
+        if mode == "lora":
+            lora.add_lora(b, lora.attention_targets(b), r=2, alpha=4)
+        model = finetune.Classifier(b, 4, POOLING[kind])
+        finetune.set_trainable(model, mode)
+        return model
+
+    g = torch.Generator().manual_seed(1)
+    train = [padded_batch(n, T, g) for n, T in ((12, 7), (20, 9), (4, 6), (16, 5))]
+    val, test = padded_batch(40, 8, g), padded_batch(300, 8, g)
+    seeds = [0, 1, 2, 3]
+    settings = dict(steps=12, checks=3, lr=3e-2, batch_size=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fall-back of the Ensemble to one model after another warns
+        together = finetune.finetune_runs(make, seeds, train, val, test, together=True, **settings)
+    alone = [finetune.finetune_runs(make, [s], [d], val, test, together=False, **settings)[0]
+             for s, d in zip(seeds, train)]
+    assert together == alone
+    assert len(set(alone)) > 2  # the runs differ, so a mix-up between them would show

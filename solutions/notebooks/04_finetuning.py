@@ -45,7 +45,6 @@ from pretraining import finetune, lora  # noqa: E402
 from pretraining.data import sample_k_shot  # noqa: E402
 from pretraining.evaluation import format_ci, linear_probe, mean_ci  # noqa: E402
 from pretraining.pretrained import load_gpt, load_minilm, load_tokenizer  # noqa: E402
-from pretraining.seeding import seed_everything  # noqa: E402
 from pretraining.timing import interleaved_medians  # noqa: E402
 from pretraining.topics import Examples, k_per_class, load_topics  # noqa: E402
 
@@ -110,10 +109,12 @@ def make_classifier(name, mode, rank=4):
     return model
 
 
+TRAINABLE = {(name, mode): finetune.count_parameters(make_classifier(name, mode)) for name in MODELS
+             for mode in finetune.MODES}  # (name, mode) → (trainable, total)
 print(f"{'mode':8}" + "".join(f"{name + ' trainable':>26}" for name in MODELS))
 for mode in finetune.MODES:
-    counts = [finetune.count_parameters(make_classifier(name, mode)) for name in MODELS]
-    print(f"{mode:8}" + "".join(f"{t:>17,} ({t / n:5.1%})" for t, n in counts))
+    print(f"{mode:8}" + "".join(f"{TRAINABLE[name, mode][0]:>17,} ({TRAINABLE[name, mode][0] / TRAINABLE[name, mode][1]:5.1%})"
+                                for name in MODELS))
 
 # %%
 check("finetune")
@@ -124,8 +125,10 @@ check("finetune")
 # For each model, k (examples per topic) and seed, the same k examples train every mode:
 #
 # - **head**: `linear_probe` on the frozen pooled features (standardised, converged, C chosen on validation);
-# - **first / middle / last / lora / all**: `finetune.finetune` (AdamW, batches of 16), the number of steps
-#   chosen on the validation split: we check it every `STEPS // CHECKS` steps and keep the best state.
+# - **first / middle / last / lora / all**: `finetune.finetune_runs` (AdamW, batches of 16), the number of steps
+#   chosen on the validation split: we check it every `STEPS // CHECKS` steps and keep the best state. On a GPU
+#   the runs of one mode that share a batch size (k ≥ 8: 16; k = 1: 4) train together, as one batched model
+#   (section 1's `Ensemble`): the same runs, each with its own examples, order and initialisation, in one program.
 #
 # Each point is the mean test accuracy over seeds (different examples, orders and initialisations), with its
 # 95% confidence interval. Chance is 25%. On a CPU the grid is small (k = 1 and 8, 3 seeds, no "middle", MiniLM
@@ -157,21 +160,18 @@ LR = {"course GPT": {"first": 1e-3, "middle": 1e-3, "last": 1e-3, "lora": 3e-3, 
 STEPS, CHECKS = (48, 4) if FULL else (24, 3)  # training length: the best of CHECKS checkpoints on validation
 
 
-def run(name, mode, k, seed, rank=4):
-    """Test accuracy and trainable parameters of ``mode`` trained on k examples per topic (draw ``seed``)."""
-    tokenizer = MODELS[name][0]
-    support = k_per_class(train_pool, k, np.random.default_rng(seed))
+def run(name, mode, runs, rank=4):
+    """Test accuracy of ``mode`` for every (k, seed) in ``runs``: trained on k examples per topic, draw ``seed``."""
+    supports = {(k, seed): k_per_class(train_pool, k, np.random.default_rng(seed)) for k, seed in runs}
     if mode == "head":
-        probe = linear_probe(features(name, support.texts), support.labels, features(name, val.texts), val.labels)
-        n_head = MODELS[name][1].config.hidden_size * len(TOPICS) + len(TOPICS)
-        return probe.accuracy(features(name, test.texts), test.labels), n_head
-    seed_everything(seed)
-    model = make_classifier(name, mode, rank).to(DEVICE)
-    finetune.finetune_with_validation(model, (*encode(tokenizer, support.texts), torch.tensor(support.labels)),
-                                      (*encode(tokenizer, val.texts), torch.tensor(val.labels)),
-                                      steps=STEPS, checks=CHECKS, lr=LR[name][mode], seed=seed)
-    accuracy = finetune.accuracy(model, *encode(tokenizer, test.texts), torch.tensor(test.labels))
-    return accuracy, finetune.count_parameters(model)[0]
+        return {key: linear_probe(features(name, s.texts), s.labels, features(name, val.texts), val.labels)
+                .accuracy(features(name, test.texts), test.labels) for key, s in supports.items()}
+    tokenizer = MODELS[name][0]
+    data = lambda ex: (*encode(tokenizer, ex.texts), torch.tensor(ex.labels))  # noqa: E731
+    accs = finetune.finetune_runs(lambda: make_classifier(name, mode, rank), [seed for _, seed in runs],
+                                  [data(supports[key]) for key in runs], data(val), data(test),
+                                  steps=STEPS, checks=CHECKS, lr=LR[name][mode])
+    return dict(zip(runs, accs))
 
 
 KS = [1, 8, 32, 64] if FULL else [1, 8]
@@ -185,9 +185,9 @@ start = time.perf_counter()
 for name in RUN_MODELS:
     modes, ks = GRID[name]
     for mode in modes:
-        for k in ks:
-            runs = [run(name, mode, k, s) for s in SEEDS]
-            results[name, mode, k] = ([a for a, _ in runs], runs[0][1])
+        accuracy = run(name, mode, [(k, s) for k in ks for s in SEEDS])
+        for k in ks:  # "head": the probe's W and b, as many as the head of make_classifier(name, "head")
+            results[name, mode, k] = ([accuracy[k, s] for s in SEEDS], TRAINABLE[name, mode][0])
 print(f"{len(results) * len(SEEDS)} runs in {time.perf_counter() - start:.0f} s")
 print(f"{'model':10} {'mode':7} {'k':>3}  {'test accuracy, 95% CI':24} {'trainable':>12} {'stored per task':>16}")
 for (name, mode, k), (accs, n) in results.items():
@@ -244,7 +244,8 @@ for name in RUN_MODELS:
 # %%
 ranks = [1, 4, 16] if FULL else [1, 16]
 RANK_MODELS = ["SmolLM2"] if FULL else ["course GPT"]
-rank_acc = {(name, r): [run(name, "lora", 8, s, rank=r)[0] for s in SEEDS] for name in RANK_MODELS for r in ranks}
+rank_runs = {(name, r): run(name, "lora", [(8, s) for s in SEEDS], rank=r) for name in RANK_MODELS for r in ranks}
+rank_acc = {key: [accuracy[8, s] for s in SEEDS] for key, accuracy in rank_runs.items()}
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
 for name in RANK_MODELS:
     stats = [mean_ci(rank_acc[name, r]) for r in ranks]
@@ -279,7 +280,7 @@ for mode in finetune.MODES:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
 
     def step(model=model, optimizer=optimizer):
-        loss = torch.nn.functional.cross_entropy(model(ids, mask), labels)
+        loss = finetune.classification_loss(model, ids, mask, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

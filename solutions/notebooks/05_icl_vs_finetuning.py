@@ -42,7 +42,6 @@ from pretraining import corpus, finetune, icl, lora  # noqa: E402
 from pretraining.data import sample_k_shot  # noqa: E402
 from pretraining.evaluation import format_ci, linear_probe, mean_ci  # noqa: E402
 from pretraining.pretrained import load_gpt, load_tokenizer  # noqa: E402
-from pretraining.seeding import seed_everything  # noqa: E402
 from pretraining.topics import Examples, k_per_class, load_topics  # noqa: E402
 
 FULL = full_settings(DEVICE)  # the full grid on a GPU; a smaller one on a CPU (PRETRAINING_FULL=0/1 forces it)
@@ -209,27 +208,33 @@ def encode(tok, texts):
 FIXED = {}  # model → (validation features, test features)
 
 
-def fine_tuned(name, mode, support, seed):
-    """Test accuracy after fine-tuning ``name`` on the support examples (head: the converged probe)."""
+def fine_tuned(name, mode, ks):
+    """Test accuracies after fine-tuning ``name`` on k examples per topic, {k: [one per seed]} for k in ``ks``
+    (draw and initialisation: the seed; head: the converged probe)."""
     model, tok, _ = LMS[name]
     backbone = finetune.backbone_of(model)
+    runs = [(k, seed) for k in ks for seed in SEEDS]
+    supports = [k_per_class(train_pool, k, np.random.default_rng(seed)) for k, seed in runs]
     if mode == "head":
         feats = lambda ex: finetune.pooled_features(backbone, *encode(tok, ex.texts), "last")  # noqa: E731
         if name not in FIXED:  # the validation and test features do not change: compute them once per model
             FIXED[name] = feats(val), feats(test)
         val_x, test_x = FIXED[name]
-        return linear_probe(feats(support), support.labels, val_x, val.labels).accuracy(test_x, test.labels)
-    seed_everything(seed)
-    backbone = copy.deepcopy(backbone)
-    if mode == "lora":
-        lora.add_lora(backbone, lora.attention_targets(backbone), r=4, alpha=8)
-    classifier = finetune.Classifier(backbone, len(TOPICS), "last").to(DEVICE)
-    finetune.set_trainable(classifier, mode)
-    lr = {"lora": 1e-3, "all": 3e-5 if name == "SmolLM2" else 5e-4}[mode]
-    finetune.finetune_with_validation(classifier, (*encode(tok, support.texts), torch.tensor(support.labels)),
-                                      (*encode(tok, val.texts), torch.tensor(val.labels)), steps=48 if FULL else 32, checks=4, lr=lr,
-                                      seed=seed)
-    return finetune.accuracy(classifier, *encode(tok, test.texts), torch.tensor(test.labels))
+        accs = [linear_probe(feats(s), s.labels, val_x, val.labels).accuracy(test_x, test.labels) for s in supports]
+    else:
+        def make():  # a fresh copy of the pre-trained backbone, a new head, the mode's parameters trainable
+            classifier = copy.deepcopy(backbone)
+            if mode == "lora":
+                lora.add_lora(classifier, lora.attention_targets(classifier), r=4, alpha=8)
+            classifier = finetune.Classifier(classifier, len(TOPICS), "last")
+            finetune.set_trainable(classifier, mode)
+            return classifier
+
+        data = lambda ex: (*encode(tok, ex.texts), torch.tensor(ex.labels))  # noqa: E731
+        lr = {"lora": 1e-3, "all": 3e-5 if name == "SmolLM2" else 5e-4}[mode]
+        accs = finetune.finetune_runs(make, [seed for _, seed in runs], [data(s) for s in supports], data(val), data(test),
+                                      steps=48 if FULL else 32, checks=4, lr=lr)
+    return {k: [a for (k_, _), a in zip(runs, accs) if k_ == k] for k in ks}
 
 
 ICL_KS = {"SmolLM2": [0, 1, 2, 4, 8, 16, 32] if FULL else [0, 1, 2], "course GPT": [0, 1, 2, 4] if FULL else [0, 1, 2]}
@@ -244,10 +249,8 @@ for name in LMS:
                            Examples([], np.zeros(0, dtype=np.int64), TOPICS)) for s in (SEEDS if k else [0])]
         curves.setdefault((name, "in context"), {})[k] = [a for a, _ in runs]
         shown[name, k] = float(np.mean([n for _, n in runs]))
-    for mode in FT_MODES[name]:
-        for k in FT_KS:
-            curves.setdefault((name, mode), {})[k] = [fine_tuned(name, mode, k_per_class(train_pool, k, np.random.default_rng(s)), s)
-                                                      for s in SEEDS]
+    for mode in FT_MODES[name]:  # on a GPU, the runs of a mode that share a batch size train together
+        curves[name, mode] = fine_tuned(name, mode, FT_KS)
     print(f"{name} done after {time.perf_counter() - start:.0f} s")
 print(f"{'model':10} {'method':10} " + " ".join(f"{'k=' + str(k):>20}" for k in sorted({*FT_KS, *ICL_KS['SmolLM2']})))
 for (name, method), by_k in curves.items():

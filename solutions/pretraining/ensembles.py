@@ -26,6 +26,10 @@ Randomness inside the loss (masks, noise) is drawn under ``vmap(randomness="diff
 from a generator becomes one draw of shape (M, *S), slice m for model m — independent across models, and
 repeatable from the generator's seed.
 
+Hugging Face transformers run under vmap too, given their attention mask in 4-D (from a 2-D one, their mask
+builder branches on its values): ``finetune.Classifier`` does that, and ``finetune.finetune_runs`` trains the
+seeds of a fine-tuning experiment together this way.
+
 Models that differ only in one size (autoencoders with latents 2 … 128) can share one ensemble too:
 :func:`pad_into` zero-pads each into the largest, which for an MLP changes nothing, and :func:`crop_into` takes
 the trained values back. That costs arithmetic, so it pays where launches, not arithmetic, are the limit (a GPU).
@@ -103,6 +107,15 @@ class Ensemble(nn.Module):
     def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         buffers = [getattr(self, f"buffer{i}") for i in range(len(self._buffer_names))]
         return dict(zip(self._param_names, self.stacked)), dict(zip(self._buffer_names, buffers))
+
+    def stacked_parameters(self) -> dict[str, torch.Tensor]:
+        """Every parameter of the models as one (M, *shape) tensor, by its name in one model; slice m is model
+        m's, and writing into it changes model m. For M ≥ 2 these are the trained tensors themselves (their
+        ``.grad`` holds the M gradients); for M = 1, views of the one model's parameters with a leading axis of 1.
+        """
+        if self.size == 1:
+            return {name: p.unsqueeze(0) for name, p in self.single.named_parameters()}
+        return self._state()[0]
 
     def map(self, fn: Callable, *args, in_dims: int | None | Sequence[int | None] = 0):
         """``fn(model_m, *args_m)`` for every model m at once: the results stacked along a new first axis.
@@ -202,21 +215,6 @@ def crop_into(large: nn.Module, small: nn.Module) -> nn.Module:
     for s, _, corner in _pairs(small, large):
         s.copy_(corner)
     return small
-
-
-def causal_padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) padding mask (1 = real token) → (B, 1, T, T) booleans: query t may attend to key s iff s ≤ t and s
-    is a real token — the mask a decoder (GPT-2, Llama) builds for itself from the 2-D one.
-
-    Why give it ready-made: from a 2-D mask, transformers' mask builder first asks whether the mask is all ones
-    (to skip it), an ``if`` on a tensor's value that vmap refuses, so an :class:`Ensemble` of Hugging Face
-    decoders would run one model after another. A 4-D mask is used as it is, and the M models run together:
-    ``model.backbone(input_ids=ids, attention_mask=causal_padding_mask(mask))`` (``scripts/bench_seeds.py``
-    measures what that buys; a bidirectional encoder such as BERT needs no causal part).
-    """
-    T = attention_mask.shape[-1]
-    causal = torch.ones(T, T, dtype=torch.bool, device=attention_mask.device).tril()  # (T, T)
-    return (causal & (attention_mask[:, None, :] > 0))[:, None]  # (B, 1, T, T)
 
 
 class EnsembleBatches:

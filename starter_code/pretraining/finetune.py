@@ -8,12 +8,16 @@ Shapes: B batch, T positions, D hidden size, C classes.
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pretraining.device import get_device
+from pretraining.ensembles import Ensemble, train_ensemble
 from pretraining.lora import LoRALinear
-from pretraining.training import train
+from pretraining.seeding import seed_everything
 
 MODES = ("all", "head", "first", "middle", "last", "lora")
 
@@ -56,17 +60,49 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str) -> torch.
     raise NotImplementedError('pool is not implemented yet (pretraining/finetune.py). Hint: "cls" → hidden[:, 0]; "last" → the largest index t with attention_mask[b, t] == 1, gathered per row; "mean" → masked sum / count.')
 
 
+def is_causal(backbone: nn.Module) -> bool:
+    """Whether the backbone's self-attention is causal (GPT-2, Llama: a position sees only itself and earlier
+    ones) or bidirectional (BERT) — what Hugging Face's attention layers say in their ``is_causal`` flag."""
+    return any(getattr(m, "is_causal", False) is True for m in backbone.modules())
+
+
+def attention_mask_4d(attention_mask: torch.Tensor, causal: bool, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(B, T) padding mask (1 = real token) → (B, 1, T, T) additive mask: 0 where query t may attend to key s,
+    the dtype's most negative number where it may not. Query t attends to the real keys s (s ≤ t if ``causal``),
+    and always to itself, so that no row is masked entirely (a padded query would otherwise get NaN, 0/0).
+
+    The mask a Hugging Face model builds for itself from the 2-D one, given ready-made. Why: from a 2-D mask,
+    transformers first asks whether the mask is all ones (to skip it) — an ``if`` on a tensor's value, which
+    ``torch.func.vmap`` refuses, so M classifiers in one :class:`~pretraining.ensembles.Ensemble` would run one
+    after another. A 4-D mask is used as it is (additive, so both the "sdpa" and the "eager" attention read it).
+    """
+    T = attention_mask.shape[-1]
+    allowed = (attention_mask[:, None, :] > 0) | torch.eye(T, dtype=torch.bool, device=attention_mask.device)  # (B, T, T)
+    if causal:
+        allowed = allowed & torch.ones(T, T, dtype=torch.bool, device=attention_mask.device).tril()  # s ≤ t
+    blocked = torch.zeros(allowed.shape, dtype=dtype, device=attention_mask.device)
+    return blocked.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]  # (B, 1, T, T)
+
+
 class Classifier(nn.Module):
     """A pre-trained backbone with a new linear head on one position's representation: (B, T) → (B, C)."""
 
     def __init__(self, backbone: nn.Module, n_classes: int, pooling: str):
         super().__init__()
-        self.backbone, self.pooling = backbone, pooling
+        self.backbone, self.pooling, self.causal = backbone, pooling, is_causal(backbone)
         self.head = nn.Linear(backbone.config.hidden_size, n_classes)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, D)
+        """input_ids, attention_mask: (B, T) → logits (B, C)."""
+        mask = attention_mask_4d(attention_mask, self.causal, self.head.weight.dtype)  # (B, 1, T, T): see there why
+        hidden = self.backbone(input_ids=input_ids, attention_mask=mask).last_hidden_state  # (B, T, D)
         return self.head(pool(hidden, attention_mask, self.pooling))  # (B, C)
+
+
+def classification_loss(model: Classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                        labels: torch.Tensor) -> torch.Tensor:
+    """The cross-entropy of ``model``'s logits (B, C) against ``labels`` (B,): what fine-tuning minimises."""
+    return F.cross_entropy(model(input_ids, attention_mask), labels)
 
 
 def set_trainable(model: Classifier, mode: str) -> None:
@@ -86,41 +122,6 @@ def count_parameters(model: nn.Module) -> tuple[int, int]:
     raise NotImplementedError('count_parameters is not implemented yet (pretraining/finetune.py). Hint: sum p.numel() over model.parameters() (which already skips repeats), split by p.requires_grad.')
 
 
-def finetune(model: Classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-             steps: int, lr: float, batch_size: int = 16, seed: int = 0, progress: bool | None = None,
-             optimizer: torch.optim.Optimizer | None = None) -> list[float]:
-    """Train ``model``'s trainable parameters with cross-entropy on (input_ids, attention_mask, labels).
-
-    One loop for every mode: the mode only decides which parameters require a gradient. Batches of
-    ``batch_size`` examples are drawn with a seeded generator. Pass the same ``optimizer`` to continue
-    training in several calls (e.g. to check a validation split in between). Returns the loss of every step.
-    """
-    generator = torch.Generator().manual_seed(seed)
-
-    def batch():
-        pick = torch.randint(len(labels), (min(batch_size, len(labels)),), generator=generator)
-        return input_ids[pick], attention_mask[pick], labels[pick]
-
-    def loss(batch):
-        ids, mask, y = batch
-        return F.cross_entropy(model(ids, mask), y)
-
-    return train(model, loss, batch, steps=steps, lr=lr, optimizer=optimizer, progress=progress, desc="fine-tuning")
-
-
-@torch.no_grad()
-def accuracy(model: Classifier, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 256) -> float:
-    """Fraction of examples whose arg-max class is the label."""
-    model.eval()
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(labels), batch_size):
-        logits = model(input_ids[i:i + batch_size].to(device), attention_mask[i:i + batch_size].to(device))
-        correct += (logits.argmax(-1).cpu() == labels[i:i + batch_size]).sum().item()
-    return correct / len(labels)
-
-
 @torch.no_grad()
 def pooled_features(backbone: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, pooling: str,
                     batch_size: int = 64) -> torch.Tensor:
@@ -137,25 +138,94 @@ def pooled_features(backbone: nn.Module, input_ids: torch.Tensor, attention_mask
     return torch.cat(out)
 
 
-def finetune_with_validation(model: Classifier, train_data: tuple, val_data: tuple, steps: int, checks: int, lr: float,
-                             batch_size: int = 16, seed: int = 0) -> float:
-    """Fine-tune for ``steps`` AdamW steps and keep the state of the best validation accuracy, checked every
-    ``steps // checks`` steps: the training length is a hyper-parameter chosen on validation, never on test.
+def finetune_runs(make_model: Callable[[], Classifier], seeds: Sequence[int], train_data: Sequence[tuple],
+                  val_data: tuple, test_data: tuple, steps: int, checks: int, lr: float, batch_size: int = 16,
+                  together: bool | None = None) -> list[float]:
+    """Fine-tune one model per seed, each on its own training set; return each one's test accuracy.
 
-    ``train_data`` and ``val_data`` are (input_ids, attention_mask, labels). Returns the best validation accuracy;
-    ``model`` is left holding the trainable parameters that reached it.
+    Run m: ``seed_everything(seeds[m])``, ``make_model()`` (the mode decides which parameters train: one loop
+    for every mode), then AdamW for ``steps`` steps on ``train_data[m]`` = (input_ids (N_m, T_m),
+    attention_mask (N_m, T_m), labels (N_m,)), each step on B = min(batch_size, N_m) of them drawn with
+    replacement by a generator seeded from the seed. The training length is a hyper-parameter chosen on
+    validation, never on test: every ``steps // checks`` steps each run's accuracy on ``val_data`` is checked,
+    and each run keeps its own best state. Returns each run's accuracy on ``test_data`` (a list of M floats).
+    ``val_data`` and ``test_data`` are (input_ids, attention_mask, labels) tuples shared by all runs.
+
+    ``together`` (default: on a GPU) trains the runs that share a batch size B as one
+    :class:`~pretraining.ensembles.Ensemble`: one program instead of one per run. Each run gets the result it
+    gets alone, up to float rounding (``tests/test_section4.py`` shows it). On a CPU one at a time is faster.
     """
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
-    best_acc, best_state = -1.0, None
+    if len(seeds) != len(train_data):
+        raise ValueError(f"one training set per seed: {len(seeds)} seeds, {len(train_data)} training sets")
+    together = get_device().type == "cuda" if together is None else together
+    size = [min(batch_size, len(labels)) for _, _, labels in train_data]  # B of every run
+    groups = [[m for m in range(len(seeds)) if size[m] == b] for b in dict.fromkeys(size)] if together else \
+        [[m] for m in range(len(seeds))]
+    accuracy = {}
+    for group in groups:
+        accs = _finetune_together(make_model, [seeds[m] for m in group], [train_data[m] for m in group], val_data,
+                                  test_data, steps, checks, lr, size[group[0]])
+        accuracy.update(zip(group, accs))
+    return [accuracy[m] for m in range(len(seeds))]
+
+
+def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps, checks, lr, batch) -> list[float]:
+    """:func:`finetune_runs` for runs of one batch size ``batch``, as one Ensemble (of one model: the model itself).
+    Shorter training sets are padded with examples that are never drawn, and shorter rows with masked positions
+    on the right, which no real token attends to (so a row's real tokens keep their positions)."""
+    device = get_device()
+    models = []
+    for seed in seeds:
+        seed_everything(seed)
+        models.append(make_model())
+    ensemble = Ensemble(models).to(device)
+    sizes = [len(labels) for _, _, labels in train_data]  # N_m
+    ids, mask, labels = (_stack_padded([d[i] for d in train_data]).to(device) for i in range(3))  # (M, N, T), (M, N)
+    n_runs = len(sizes)
+    rows = torch.arange(n_runs, device=device)[:, None]  # (M, 1)
+    trainable = {name: p for name, p in ensemble.stacked_parameters().items() if p.requires_grad}  # (M, *shape)
+    optimizer = torch.optim.AdamW([p for p in ensemble.parameters() if p.requires_grad], lr=lr)
+    best_acc = torch.full((n_runs,), -1.0)
+    best = {name: p.detach().clone() for name, p in trainable.items()}
     for check in range(checks):
-        finetune(model, *train_data, steps=steps // checks, lr=lr, batch_size=batch_size, seed=1000 * seed + check,
-                 progress=False, optimizer=optimizer)
-        acc = accuracy(model, *val_data)
-        if acc > best_acc:
-            best_acc = acc
-            best_state = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+        generators = [torch.Generator().manual_seed(1000 * seed + check) for seed in seeds]
+
+        def draw():  # run m's B examples, drawn from its own N_m by its own generator
+            pick = torch.stack([torch.randint(n, (batch,), generator=g) for n, g in zip(sizes, generators)])  # (M, B)
+            pick = pick.to(device)
+            return ids[rows, pick], mask[rows, pick], labels[rows, pick]  # (M, B, T), (M, B, T), (M, B)
+
+        train_ensemble(ensemble, classification_loss, draw,
+                       steps=steps // checks, optimizer=optimizer, progress=False, desc="fine-tuning")
+        acc = accuracies(ensemble, *val_data)  # (M,)
+        better = acc > best_acc
+        best_acc = torch.where(better, acc, best_acc)
+        with torch.no_grad():
+            for name, p in trainable.items():
+                best[name][better.to(device)] = p[better.to(device)]
     with torch.no_grad():
-        for n, p in model.named_parameters():
-            if n in best_state:
-                p.copy_(best_state[n])
-    return best_acc
+        for name, p in trainable.items():
+            p.copy_(best[name])
+    return accuracies(ensemble, *test_data).tolist()
+
+
+def _stack_padded(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """M tensors of one rank, e.g. (N_m, T_m) → (M, max N_m, max T_m): each zero-padded at the end of every axis."""
+    shape = [max(sizes) for sizes in zip(*(t.shape for t in tensors))]
+    return torch.stack([F.pad(t, [pad for d in reversed(range(t.dim())) for pad in (0, shape[d] - t.shape[d])])
+                        for t in tensors])
+
+
+@torch.no_grad()
+def accuracies(ensemble: Ensemble, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+               batch_size: int = 256) -> torch.Tensor:
+    """(M,) for the M classifiers of ``ensemble``: the fraction of the (N,) examples whose arg-max class is the
+    label. Every model reads the same inputs (N, T); the ensemble is left in evaluation mode."""
+    ensemble.eval()
+    device = next(ensemble.parameters()).device
+    correct = torch.zeros(len(ensemble), dtype=torch.long)
+    for i in range(0, len(labels), batch_size):
+        logits = ensemble(input_ids[i:i + batch_size].to(device), attention_mask[i:i + batch_size].to(device),
+                          in_dims=None)  # (M, b, C)
+        correct += (logits.argmax(-1).cpu() == labels[i:i + batch_size]).sum(dim=1)
+    return correct / len(labels)
