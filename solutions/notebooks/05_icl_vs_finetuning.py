@@ -180,7 +180,7 @@ def in_context(name, support, fmt=ARTICLE, order=None, n_test=None):
         prefix = icl.build_prompt(shots, "", fmt)[: -len(fmt.input_prefix + fmt.output_prefix) or None]
         queries = [f"{fmt.input_prefix}{x}{fmt.output_prefix}" for x in texts]
         scores, shown = icl.score_after_prefix(model, tok, prefix, queries, [fmt.answer(y) for y in range(4)],
-                                               batch_size=16 if FULL else 8), len(shots)
+                                               batch_size=64 if DEVICE.type == "cuda" else 8), len(shots)
     else:  # the small GPT: each prompt cut to its context, dropping the earliest examples
         # Its 128-token context cannot hold a long article at all: every article, shown or asked, is cut to its
         # first 64 tokens — what the fine-tuned models read of it too (`encode`).
