@@ -375,8 +375,9 @@ for k in SYN_KS:
 # in-context accuracy should be compared with chance (0.25) and with SmolLM2's: its 128-token context holds only
 # the few articles printed under "examples that fit", and it is 150 times smaller — that gap is what scale buys.
 # Fine-tuning needs at least one example per class to be measured at all; as k grows, the converged head and
-# LoRA get more data, whereas in-context learning is limited by the context (SmolLM2's 8,192 tokens hold about
-# 32 short articles per topic) and by how well a 135 M model reads long prompts. The T-Few question is answered by the
+# LoRA get more data, whereas in-context learning is limited by the context (SmolLM2's 8,192 tokens hold all
+# 128 cut articles of k = 32 — the run prints how many fit) and by how well a 135 M model reads
+# long prompts. The T-Few question is answered by the
 # "fine-tuned vs in context" lines: "better" at the largest shared k supports the lecture's claim, "not
 # separable" means this experiment cannot decide, "worse" contradicts it for this model and task. Limits:
 # one task, one small model, a validation split that in-context learning does not use, and T-Few compared
