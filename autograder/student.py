@@ -46,15 +46,13 @@ def check(pattern: str) -> bool:
     Your code runs in a separate Python process, exactly as when it is graded, so a stale import in this
     notebook never hides a bug: edit the .py file, save, and call ``check`` again.
 
-    The first call starts a check runner that stays up (``autograder/warm.py``): a process with torch already
-    imported forks a fresh one for each call, which imports your code as it is on disk now. Later calls take
-    well under a second instead of several.
+    The notebook's first cell (``setup()``) starts a check runner that stays up (``autograder/warm.py``): a
+    process with torch already imported forks a fresh one for each call, which imports your code as it is on disk
+    now. So a call takes well under a second, not the several that starting Python and torch twice would cost.
     """
     from . import warm
 
-    # The public checks use small inputs and references recorded on a CPU: run them there, which also spares
-    # each check the GPU's start-up time. PRETRAINING_DEVICE=cuda overrides this.
-    env = {**os.environ, "PRETRAINING_DEVICE": os.environ.get("PRETRAINING_DEVICE", "cpu")}
+    env = _check_env()
     if warm.enabled():
         try:
             output, ok = warm.run_check(code_folder(), pattern, env, REPO)
@@ -66,6 +64,12 @@ def check(pattern: str) -> bool:
                           cwd=REPO, capture_output=True, text=True, env=env)
     print(done.stdout + done.stderr)
     return done.returncode == 0
+
+
+def _check_env() -> dict:
+    # The public checks use small inputs and references recorded on a CPU: run them there, which also spares
+    # each check the GPU's start-up time. PRETRAINING_DEVICE=cuda overrides this.
+    return {**os.environ, "PRETRAINING_DEVICE": os.environ.get("PRETRAINING_DEVICE", "cpu")}
 
 
 def full_settings(device) -> bool:
@@ -96,5 +100,12 @@ def setup():
         import torch
 
         torch.set_num_threads(1)
+    from . import warm
+
+    if warm.enabled():
+        try:  # the check runner starts now, beside the notebook's first cells, not at the first check()
+            warm.start_checks(code, _check_env(), REPO)
+        except OSError:
+            pass  # check() starts it, or runs the checks the cold way
     print(f"your code: {folder} | device: {device}")
     return device

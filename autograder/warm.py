@@ -512,7 +512,8 @@ def check_report(code: Path, pattern: str | None, sandbox=None) -> tuple[str, bo
 def serve_checks() -> None:
     """The check server (trusted: it runs the checks, never student code): one JSON request per line on stdin,
     ``{"code": folder, "k": pattern}``, one reply per line, ``{"output": table, "ok": bool}``. Its first act is to
-    start the zygote for the first request's folder, while pytest and the checks' modules are imported."""
+    start the zygote for the first request's folder, while pytest and the checks' modules are imported; a first
+    request ``{"code": folder, "warm": true}`` (from a notebook's ``setup()``) asks for only that, and gets no reply."""
     channel_in, channel_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -546,6 +547,9 @@ def serve_checks() -> None:
     line = first
     while line:
         request = json.loads(line)
+        if request.get("warm"):  # setup()'s early start: nothing to run, and no reply
+            line = channel_in.readline()
+            continue
         if request.get("settle"):
             channel_out.write(json.dumps({"output": "", "ok": settle()}).encode() + b"\n")
             channel_out.flush()
@@ -564,7 +568,7 @@ def serve_checks() -> None:
 
 
 class CheckServer:
-    """A notebook's connection to its check server (started at its first ``check()``, with ``env``)."""
+    """A notebook's connection to its check server (started by ``setup()`` or the first ``check()``, with ``env``)."""
 
     def __init__(self, env: dict, cwd: Path):
         self.env = dict(env)
@@ -604,17 +608,44 @@ class CheckServer:
 
 
 _SERVER: CheckServer | None = None
+# What configures the checks: a change to one of these restarts the check server. Other variables are not
+# compared, because the libraries a notebook imports write to its environment as they work (torch's compiler
+# sets TORCHINDUCTOR_CACHE_DIR when it first looks for its cache), and a restart costs the whole start again.
+SETTINGS_PREFIXES = ("PRETRAINING_", "AUTOGRADER_", "HF_", "TRANSFORMERS_", "PYTHON", "PYTEST_")
 
 
-def run_check(code: Path, pattern: str | None, env: dict, cwd: Path) -> tuple[str, bool]:
-    """Run the public checks for a notebook through its check server, started (or restarted, when ``env`` has
-    changed or it stopped) as needed. Raises :class:`ZygoteError` when it fails: the caller runs them cold."""
+def _settings(env: dict) -> dict:
+    from .sandbox import ENV_ALLOWED  # what the worker is given
+
+    return {k: v for k, v in env.items() if k.startswith(SETTINGS_PREFIXES) or k in ENV_ALLOWED}
+
+
+def _server_for(env: dict, cwd: Path) -> CheckServer:
+    """The running check server, or a new one when there is none, it stopped, or a setting has changed."""
     global _SERVER
-    if _SERVER is not None and (_SERVER.proc is None or _SERVER.proc.poll() is not None or _SERVER.env != env):
+    if _SERVER is not None and (_SERVER.proc is None or _SERVER.proc.poll() is not None
+                                or _settings(_SERVER.env) != _settings(env)):
         _SERVER.close()
         _SERVER = None
     if _SERVER is None:
         _SERVER = CheckServer(env, cwd)
+    return _SERVER
+
+
+def start_checks(code: Path, env: dict, cwd: Path) -> None:
+    """Start the notebook's check server now, in the background (``setup()`` does): by the student's first
+    ``check()`` its zygote has imported torch, and that call costs what a later one does."""
+    server = _server_for(env, cwd)
+    server.proc.stdin.write(json.dumps({"code": str(code), "warm": True}).encode() + b"\n")
+    server.proc.stdin.flush()
+
+
+def run_check(code: Path, pattern: str | None, env: dict, cwd: Path) -> tuple[str, bool]:
+    """Run the public checks for a notebook through its check server, started (or restarted, when a setting of
+    ``env`` has changed or it stopped) as needed. Raises :class:`ZygoteError` when it fails: the caller runs them
+    cold."""
+    global _SERVER
+    _server_for(env, cwd)
     try:
         return _SERVER.run(code, pattern)
     except ZygoteError:

@@ -139,10 +139,11 @@ def test_the_zygote_can_be_turned_off(tmp_path, monkeypatch):
 
 
 def test_notebook_checks_reuse_one_runner_and_see_edits(tmp_path, monkeypatch, capsys):
-    """check() from a notebook: the first call starts the runner, later ones reuse it, see the code as saved, and
-    print what the cold `python -m autograder check` prints."""
+    """check() from a notebook: setup() starts the runner, every call reuses it, sees the code as saved, and prints
+    what the cold `python -m autograder check` prints."""
     import subprocess
 
+    from autograder import student
     from autograder.paths import REPO, SOLUTIONS
     from autograder.student import check
 
@@ -153,11 +154,15 @@ def test_notebook_checks_reuse_one_runner_and_see_edits(tmp_path, monkeypatch, c
     monkeypatch.setenv("PRETRAINING_CODE", str(code))
     pattern = "add_noise"
     try:
-        assert check(pattern) is True, capsys.readouterr().out
+        warm.start_checks(code, student._check_env(), REPO)  # what setup() does
         server = warm._SERVER.proc.pid
+        assert check(pattern) is True, capsys.readouterr().out
+        assert warm._SERVER.proc.pid == server, "check() did not use the runner setup() started"
         capsys.readouterr()
         module = code / "pretraining" / "bottlenecks.py"
         module.write_text(module.read_text().replace("return x + noise_std * eps", "return x + noise_std ** 2 * eps"))
+        # what torch does to the notebook's environment once it has compiled something: no reason to restart
+        monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "inductor"))
         assert check(pattern) is False
         assert warm._SERVER.proc.pid == server, "the check runner was started again"
         warm_output = capsys.readouterr().out
