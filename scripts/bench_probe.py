@@ -1,10 +1,11 @@
-"""The converged linear probe (``pretraining.evaluation.linear_probe``) with one BLAS thread vs the default pool.
+"""The converged linear probe (``pretraining.evaluation.linear_probe``): one BLAS thread vs the default pool, and
+fitted in the span of its training rows (``evaluation.row_space``, the default) vs on all features.
 
     python scripts/bench_probe.py               # digits upscaled to 32 × 32 (1,024 features), k = 10 per class
 
 The probes of notebooks 00, 02 and 06 fit a few hundred rows of up to ~1,000 features, 6 values of C each. Prints
-JSON: seconds per probe each way (interleaved medians), their ratio, and whether both chose the same C and the same
-validation accuracy (they fit the same problem; only the thread count differs).
+JSON: seconds per probe each way (interleaved medians), the ratios, and whether every way chose the same C and the
+same validation accuracy (they fit the same problem: only the thread count or the coordinates differ).
 """
 
 from __future__ import annotations
@@ -35,17 +36,22 @@ def main() -> None:
     train, val = (x[few], y[few]), (x[1000:1400], y[1000:1400])
     fitted = {}
 
-    def fit(threads):
+    def fit(name, **kwargs):
         def run():
-            fitted[threads] = linear_probe(*train, *val, threads=threads)
+            fitted[name] = linear_probe(*train, *val, **kwargs)
         return run
 
-    times = interleaved_medians({"one thread": fit(1), "default threads": fit(None)}, "cpu", args.repeats)
+    ways = {"one thread": dict(threads=1), "default threads": dict(threads=None),
+            "one thread, all features": dict(threads=1, reduce=False)}
+    times = interleaved_medians({name: fit(name, **kw) for name, kw in ways.items()}, "cpu", args.repeats)
+    median = {name: t["median_s"] for name, t in times.items()}
     report("probe", get_device(), {
         "features": x.shape[1], "rows": len(few), "cpus": os.cpu_count(),
-        "one_thread_s": times["one thread"]["median_s"], "default_threads_s": times["default threads"]["median_s"],
-        "default_over_one": round(times["default threads"]["median_s"] / times["one thread"]["median_s"], 2),
-        "same_fit": fitted[1].C == fitted[None].C and fitted[1].val_accuracy == fitted[None].val_accuracy,
+        "one_thread_s": median["one thread"], "default_threads_s": median["default threads"],
+        "all_features_s": median["one thread, all features"],
+        "default_over_one": round(median["default threads"] / median["one thread"], 2),
+        "all_features_over_row_space": round(median["one thread, all features"] / median["one thread"], 2),
+        "same_fit": len({(p.C, p.val_accuracy) for p in fitted.values()}) == 1,
         "times": times})
 
 
