@@ -27,6 +27,7 @@ import json
 import os
 import shlex
 import statistics
+import subprocess
 import threading
 import sys
 import time
@@ -91,6 +92,9 @@ def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: int 
     (``OMP_NUM_THREADS``): thread pools that oversubscribe the cores slowed every cell of an earlier H200 run that
     ran 14 baselines beside it. The JSON says how many ran at once. ``device_over_cpu`` < 1: the device run was
     faster.
+
+    Before the first notebook, matplotlib builds its font cache if this machine has none (12.5 s on a fresh H200
+    host, once per machine, as for a student's first plot ever): a cost of the machine, not of a notebook.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -104,6 +108,7 @@ def notebook_times(numbers: list[str], timeout: float | None, cpu_baseline: int 
     cpu_env = {**env, "PRETRAINING_DEVICE": "cpu", "PRETRAINING_FULL": "0", "OMP_NUM_THREADS": "1",
                "CUDA_VISIBLE_DEVICES": ""}
     workers = max(1, min(len(sources), cpu_baseline, (os.cpu_count() or 1) - 2))
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=False)
     if cpu_baseline:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) - workers - 1))
 
