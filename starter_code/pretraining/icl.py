@@ -94,8 +94,9 @@ def score_after_prefix(model, tokenizer, prefix: str, queries: list[str], candid
     import copy
 
     device = next(model.parameters()).device
-    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
-    prompts, candidate_ids = [encode(prefix + q) for q in queries], [encode(c) for c in candidates]
+    encode = lambda texts: tokenizer(texts, add_special_tokens=False)["input_ids"]  # noqa: E731
+    # one call per list: a fast tokenizer encodes a batch in parallel, not N long prompts one by one
+    prompts, candidate_ids = encode([prefix + q for q in queries]), encode(list(candidates))
     P = min(len(ids) for ids in prompts) - 1  # every row keeps at least one token of its own
     while P > 0 and any(ids[:P] != prompts[0][:P] for ids in prompts):
         P -= 1
