@@ -1,8 +1,8 @@
 """Section 5's probes measure what they claim (the mistakes' gradings are in tests/mutants/icl.py, run by
 tests/test_mutants.py): generate_answers is measured on its own, through the uncached loop, and its call of
-the KV-cache loop is recorded."""
+the KV-cache loop is recorded. And the given fit_prompt is build_prompt, faster."""
 
-from conftest import load_probe
+from conftest import REPO, load_probe
 
 
 def test_generate_answers_probe_records_one_left_padded_call():
@@ -15,3 +15,37 @@ def test_generate_answers_probe_records_one_left_padded_call():
     assert got["calls"] == [{"batch": 2, "mask_given": True, "left_padded": True, "max_new_tokens": 3}]
     assert len(got["answers"]) == 2
     assert kv_cache.generate_with_cache is original and icl.generate_with_cache is original  # put back
+
+
+def test_fit_prompt_gives_build_prompts_prompt_for_the_whole_support():
+    """fit_prompt (given, used by notebook 05 for the course GPT's 128-token context) asks build_prompt of the
+    last 1, 2, 4, … examples only: its prompt must be build_prompt's for the whole support whether one, about
+    half, all or none of the examples fit, on real articles with the shipped tokenizer."""
+    import sys
+
+    import numpy as np
+    import pytest
+
+    sys.path.insert(0, str(REPO / "solutions"))
+    import pretraining.icl as icl
+    from pretraining.pretrained import load_tokenizer
+    from pretraining.topics import load_topics
+
+    tok = load_tokenizer()
+    fmt = icl.PromptFormat(instruction="Classify:\n\n", input_prefix="Article: ", output_prefix="\nTopic:",
+                           separator="\n\n", label_words={0: " A", 1: " B", 2: " C", 3: " D"})
+    articles = load_topics("train", ["Geography", "History"]).texts
+    rng = np.random.default_rng(0)
+    long_support = [(articles[i][:200], int(i % 4)) for i in rng.choice(len(articles), 100, replace=False)]
+    short_support = [(f"w{i}", i % 4) for i in range(40)]
+    cases = [(long_support, q[:200], 124) for q in articles[:10]]  # one or two articles fit
+    cases += [(short_support, "w99", 124), (short_support, "w99", 125), (short_support[:7], "w9", 60)]  # some
+    cases += [(short_support, "w99", 10_000), ([], "w99", 124), (long_support[:1], "w9", 124)]  # all, none
+    kept = set()
+    for support, query, max_tokens in cases:
+        whole = icl.build_prompt(support, query, fmt, tokenizer=tok, max_tokens=max_tokens)
+        assert icl.fit_prompt(support, query, fmt, tok, max_tokens) == whole, (len(support), query, max_tokens)
+        kept.add(whole.count(fmt.output_prefix) - 1)
+    assert {0, 1, 40}.issubset(kept) and any(1 < n < 40 for n in kept), kept  # the cases cover what they claim
+    with pytest.raises(ValueError):  # the query alone does not fit: build_prompt's own error
+        icl.fit_prompt(short_support, "w " * 200, fmt, tok, 124)

@@ -185,25 +185,13 @@ def in_context(name, support, fmt=ARTICLE, order=None, n_test=None):
         # Its 128-token context cannot hold a long article at all: every article, shown or asked, is cut to its
         # first 64 tokens — what the fine-tuned models read of it too (`encode`).
         shots = [(first_tokens(tok, x), y) for x, y in shots]
-        prompts = [fitted_prompt(shots, first_tokens(tok, x), fmt, tok, context - 4) for x in texts]
+        prompts = [icl.fit_prompt(shots, first_tokens(tok, x), fmt, tok, context - 4) for x in texts]
         scores = icl.score_candidates(model, tok, prompts, [fmt.answer(y) for y in range(4)])
         shown = np.mean([p.count(fmt.output_prefix) - 1 for p in prompts])
     return float((scores.argmax(1).numpy() == labels).mean()), shown
 
 
 ARTICLE_TOKENS = 64  # what a fine-tuned model reads of an article, and all the small GPT sees in context
-
-
-def fitted_prompt(shots, query, fmt, tok, max_tokens):
-    """``build_prompt(shots, query, fmt, tokenizer=tok, max_tokens=max_tokens)``, asked of the last 1, 2, 4, …
-    examples until it drops one: the same prompt (an extra example never makes a prompt shorter), without
-    tokenizing 128 examples to keep the one or two that fit in 128 tokens."""
-    n = 1
-    while True:
-        prompt = icl.build_prompt(shots[-n:], query, fmt, tokenizer=tok, max_tokens=max_tokens)
-        if n >= len(shots) or prompt.count(fmt.output_prefix) - 1 < n:
-            return prompt
-        n *= 2
 
 
 _cut = {}  # (tokenizer, article) → the article cut to its first ARTICLE_TOKENS tokens: each is cut once

@@ -50,6 +50,24 @@ def build_prompt(support: list[tuple[str, object]], query: str, fmt: PromptForma
     raise NotImplementedError('build_prompt is not implemented yet (pretraining/icl.py). Hint: write each example as input_prefix + x + output_prefix + answer + separator; after the instruction and the examples, input_prefix + query + output_prefix. Drop support[0] while too long.')
 
 
+def fit_prompt(support: list[tuple[str, object]], query: str, fmt: PromptFormat, tokenizer, max_tokens: int) -> str:
+    """``build_prompt(support, query, fmt, tokenizer, max_tokens)``, the same prompt, for a long ``support`` of
+    which only the last few examples fit: asked of the last 1, 2, 4, … examples until it drops one.
+
+    build_prompt keeps the longest run of latest examples that fits; once it drops one of the last n, none of
+    the longer runs fits either (an extra example never makes a prompt shorter), so stopping there gives its
+    answer for the whole support. 128 examples of which one fits: two calls of build_prompt, not 128 tokenizations.
+    Given, not graded.
+    """
+    n = 1
+    while True:
+        last = list(support[-n:])
+        prompt = build_prompt(last, query, fmt, tokenizer=tokenizer, max_tokens=max_tokens)
+        if n >= len(support) or prompt != build_prompt(last, query, fmt):  # the whole support, or some dropped
+            return prompt
+        n *= 2
+
+
 def score_candidates(model, tokenizer, prompts: list[str], candidates: list[str]) -> torch.Tensor:
     """log p(candidate | prompt), summed over the candidate's tokens, for every prompt and every candidate.
 
