@@ -2,7 +2,14 @@
 tests/test_mutants.py): generate_answers is measured on its own, through the uncached loop, and its call of
 the KV-cache loop is recorded. And the given fit_prompt is build_prompt, faster."""
 
+import sys
+
+import numpy as np
+import pytest
+
 from conftest import REPO, load_probe
+
+sys.path.insert(0, str(REPO / "solutions"))
 
 
 def test_generate_answers_probe_records_one_left_padded_call():
@@ -21,12 +28,6 @@ def test_fit_prompt_gives_build_prompts_prompt_for_the_whole_support():
     """fit_prompt (given, used by notebook 05 for the course GPT's 128-token context) asks build_prompt of the
     last 1, 2, 4, … examples only: its prompt must be build_prompt's for the whole support whether one, about
     half, all or none of the examples fit, on real articles with the shipped tokenizer."""
-    import sys
-
-    import numpy as np
-    import pytest
-
-    sys.path.insert(0, str(REPO / "solutions"))
     import pretraining.icl as icl
     from pretraining.pretrained import load_tokenizer
     from pretraining.topics import load_topics
