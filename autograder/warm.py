@@ -146,10 +146,10 @@ def zygote_main(worker_path: str, idle_imports: bool) -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     os.close(devnull)
+    worker = _load_worker(worker_path)  # first: it puts the grader's PYTHONPATH on sys.path, as a cold worker does
     import numpy  # noqa: F401 — what every worker needs before it can answer
     import torch  # noqa: F401
 
-    worker = _load_worker(worker_path)
     try:  # orphans of our children (a student's daemon) are reparented to us, so that we reap them
         import ctypes
 

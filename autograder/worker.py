@@ -35,6 +35,19 @@ def _load(name: str, path: Path):
     return module
 
 
+def use_graders_path() -> None:
+    """Put the grader's PYTHONPATH entries at the front of ``sys.path`` (once: entries already there are kept).
+
+    ``python -I`` ignores PYTHONPATH; the client hands on the grader's own as ``AUTOGRADER_PYTHONPATH`` (the
+    instructor's environment, never the student's), so that both sides import the same packages. It runs as
+    this file is loaded, before numpy (below) and torch: in a cold worker, and in the warm zygote, whose
+    children use the modules it imported — set later, a second copy of transformers elsewhere on the path
+    would grade the student against another version than the grader's."""
+    entries = [e for e in os.environ.get("AUTOGRADER_PYTHONPATH", "").split(os.pathsep) if e]
+    sys.path[:0] = [e for e in dict.fromkeys(entries) if e not in sys.path]
+
+
+use_graders_path()
 codec = _load("_autograder_codec", HERE / "codec.py")
 
 
@@ -176,14 +189,10 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
-    # `python -I` ignores PYTHONPATH; the client hands on the grader's own (the instructor's environment, never
-    # the student's), so that both sides import the same packages.
-    for entry in reversed(os.environ.get("AUTOGRADER_PYTHONPATH", "").split(os.pathsep)):
-        if entry:
-            sys.path.insert(0, entry)
-    # What the worker itself needs is imported before the student's folder joins sys.path, so no student file
-    # (a planted torch.py, numpy.py, …) runs before the worker says it is ready: a worker that dies while
-    # starting is the machine's fault, and the client starts it once more.
+    # sys.path holds the grader's PYTHONPATH already (use_graders_path, at load). What the worker itself needs
+    # is imported before the student's folder joins sys.path, so no student file (a planted torch.py,
+    # numpy.py, …) runs before the worker says it is ready: a worker that dies while starting is the
+    # machine's fault, and the client starts it once more.
     import numpy  # noqa: F401
     import torch  # noqa: F401
 

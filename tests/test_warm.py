@@ -41,10 +41,29 @@ def die():
     os.kill(os.getpid(), 9)
 
 
+def torch_from_graders_path():
+    """Whether the torch this process uses came through the grader's PYTHONPATH (see SHIM)."""
+    import torch
+
+    return getattr(torch, "CAME_THROUGH_GRADERS_PATH", False)
+
+
 def leave_daemon(tag):
     subprocess.Popen(["sleep", tag], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return True
 '''
+
+
+# A stand-in `torch` for a folder on the grader's PYTHONPATH: it imports the real torch from the rest of the path
+# and marks it, so a process can tell whether its torch was found through that folder (as the grader's is).
+SHIM = """import importlib, os, sys
+folder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p) != folder]
+del sys.modules["torch"]
+real = importlib.import_module("torch")
+real.CAME_THROUGH_GRADERS_PATH = True
+sys.modules["torch"] = real
+"""
 
 
 def submission(folder: Path, value: int) -> Path:
@@ -78,6 +97,20 @@ def test_each_start_is_a_fresh_fork_that_sees_the_code_as_it_is_now(code, sandbo
         assert second.call("pretraining.tiny:value") == 2
         assert type(second.proc) is warm.WarmChild and second.proc.pid != first_pid
         assert second.call("pretraining.tiny:loaded") == ["pretraining", "pretraining.tiny"]
+
+
+@pytest.mark.parametrize("warm_on", ["1", "0"])
+def test_workers_import_torch_from_the_graders_pythonpath_warm_or_cold(tmp_path, monkeypatch, warm_on):
+    """A package on the grader's PYTHONPATH wins over one of the same name in the environment, in a forked
+    worker as in a cold one: the zygote, whose modules its children use, puts that path first before it imports
+    torch (were it set only in the child, torch — or transformers — would come from elsewhere)."""
+    (tmp_path / "extra" / "torch").mkdir(parents=True)
+    (tmp_path / "extra" / "torch" / "__init__.py").write_text(SHIM)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "extra"))
+    monkeypatch.setenv("AUTOGRADER_WARM", warm_on)
+    with Worker(submission(tmp_path / "code", 1), Sandbox()) as worker:
+        assert worker.call("pretraining.tiny:torch_from_graders_path", timeout=60) is True
+        assert (type(worker.proc) is warm.WarmChild) == (warm_on == "1")
 
 
 def test_a_forked_worker_can_start_torch_threads(code, sandbox):
