@@ -79,8 +79,9 @@ def test_the_classifier_computes_what_the_backbone_computes_from_its_own_2d_mask
 
 @pytest.mark.parametrize("kind,mode", [("gpt2", "all"), ("llama", "lora"), ("bert", "last")])
 def test_fine_tuning_runs_trained_together_get_the_accuracies_they_get_alone(kind, mode):
-    """finetune_runs(together=True) — one Ensemble per batch size — against each run alone: the same test
-    accuracies, for runs with different numbers of examples and lengths (three of batch 8, one of batch 4)."""
+    """finetune_runs(together=True) — one Ensemble for all runs, smaller batches padded with ignored rows —
+    against each run alone: the same test accuracies, for runs with different numbers of examples and lengths
+    (three of batch 8, one of batch 4; seen failing when the padding rows were not ignored)."""
     import warnings
 
     from pretraining import finetune, lora

@@ -127,8 +127,9 @@ check("finetune")
 # - **head**: `linear_probe` on the frozen pooled features (standardised, converged, C chosen on validation);
 # - **first / middle / last / lora / all**: `finetune.finetune_runs` (AdamW, batches of 16), the number of steps
 #   chosen on the validation split: we check it every `STEPS // CHECKS` steps and keep the best state. On a GPU
-#   the runs of one mode that share a batch size (k ≥ 8: 16; k = 1: 4) train together, as one batched model
-#   (section 1's `Ensemble`): the same runs, each with its own examples, order and initialisation, in one program.
+#   the runs of one mode train together, as one batched model (section 1's `Ensemble`): the same runs, each with
+#   its own examples, order, initialisation and batch size (k ≥ 8: 16; k = 1: 4, padded with rows the loss
+#   ignores), in one program.
 #
 # Each point is the mean test accuracy over seeds (different examples, orders and initialisations), with its
 # 95% confidence interval. Chance is 25%. On a CPU the grid is small (k = 1 and 8, 3 seeds, no "middle", MiniLM

@@ -253,7 +253,7 @@ for name in LMS:
                            Examples([], np.zeros(0, dtype=np.int64), TOPICS)) for s in (SEEDS if k else [0])]
         curves.setdefault((name, "in context"), {})[k] = [a for a, _ in runs]
         shown[name, k] = float(np.mean([n for _, n in runs]))
-    for mode in FT_MODES[name]:  # on a GPU, the runs of a mode that share a batch size train together
+    for mode in FT_MODES[name]:  # on a GPU, the runs of a mode train together (one Ensemble)
         curves[name, mode] = fine_tuned(name, mode, FT_KS)
     print(f"{name} done after {time.perf_counter() - start:.0f} s")
 print(f"{'model':10} {'method':10} " + " ".join(f"{'k=' + str(k):>20}" for k in sorted({*FT_KS, *ICL_KS['SmolLM2']})))

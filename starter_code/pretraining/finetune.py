@@ -151,28 +151,30 @@ def finetune_runs(make_model: Callable[[], Classifier], seeds: Sequence[int], tr
     and each run keeps its own best state. Returns each run's accuracy on ``test_data`` (a list of M floats).
     ``val_data`` and ``test_data`` are (input_ids, attention_mask, labels) tuples shared by all runs.
 
-    ``together`` (default: on a GPU) trains the runs that share a batch size B as one
-    :class:`~pretraining.ensembles.Ensemble`: one program instead of one per run. Each run gets the result it
-    gets alone, up to float rounding (``tests/test_section4.py`` shows it). On a CPU one at a time is faster.
+    ``together`` (default: on a GPU) trains all the runs as one :class:`~pretraining.ensembles.Ensemble`: one
+    program instead of one per run. A run whose B is smaller than the largest gets its batch padded with rows
+    labelled ``IGNORE`` (-100), which the cross-entropy leaves out of its mean: its loss and gradients are those
+    of its own B rows. Each run gets the result it gets alone, up to float rounding (``tests/test_section4.py``
+    shows it). On a CPU one at a time is faster.
     """
     if len(seeds) != len(train_data):
         raise ValueError(f"one training set per seed: {len(seeds)} seeds, {len(train_data)} training sets")
     together = get_device().type == "cuda" if together is None else together
-    size = [min(batch_size, len(labels)) for _, _, labels in train_data]  # B of every run
-    groups = [[m for m in range(len(seeds)) if size[m] == b] for b in dict.fromkeys(size)] if together else \
-        [[m] for m in range(len(seeds))]
-    accuracy = {}
-    for group in groups:
-        accs = _finetune_together(make_model, [seeds[m] for m in group], [train_data[m] for m in group], val_data,
-                                  test_data, steps, checks, lr, size[group[0]])
-        accuracy.update(zip(group, accs))
-    return [accuracy[m] for m in range(len(seeds))]
+    if not together:
+        return [acc for m in range(len(seeds)) for acc in _finetune_together(
+            make_model, seeds[m:m + 1], train_data[m:m + 1], val_data, test_data, steps, checks, lr, batch_size)]
+    return _finetune_together(make_model, seeds, train_data, val_data, test_data, steps, checks, lr, batch_size)
 
 
-def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps, checks, lr, batch) -> list[float]:
-    """:func:`finetune_runs` for runs of one batch size ``batch``, as one Ensemble (of one model: the model itself).
-    Shorter training sets are padded with examples that are never drawn, and shorter rows with masked positions
-    on the right, which no real token attends to (so a row's real tokens keep their positions)."""
+IGNORE = -100  # the label of a padding row: F.cross_entropy's default ignore_index, left out of its mean
+
+
+def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps, checks, lr, batch_size
+                       ) -> list[float]:
+    """:func:`finetune_runs` for the given runs as one Ensemble (of one model: the model itself). Shorter training
+    sets are padded with examples that are never drawn, shorter rows with masked positions on the right, which
+    no real token attends to (so a row's real tokens keep their positions), and smaller batches with rows
+    labelled IGNORE."""
     device = get_device()
     models = []
     for seed in seeds:
@@ -183,6 +185,9 @@ def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps
     ids, mask, labels = (_stack_padded([d[i] for d in train_data]).to(device) for i in range(3))  # (M, N, T), (M, N)
     n_runs = len(sizes)
     rows = torch.arange(n_runs, device=device)[:, None]  # (M, 1)
+    run_batch = [min(batch_size, n) for n in sizes]  # B_m
+    batch = max(run_batch)  # B: every run's batch is padded to it
+    real = (torch.arange(batch)[None] < torch.tensor(run_batch)[:, None]).to(device)  # (M, B): row b < B_m
     trainable = {name: p for name, p in ensemble.stacked_parameters().items() if p.requires_grad}  # (M, *shape)
     optimizer = torch.optim.AdamW([p for p in ensemble.parameters() if p.requires_grad], lr=lr)
     best_acc = torch.full((n_runs,), -1.0)
@@ -190,10 +195,10 @@ def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps
     for check in range(checks):
         generators = [torch.Generator().manual_seed(1000 * seed + check) for seed in seeds]
 
-        def draw():  # run m's B examples, drawn from its own N_m by its own generator
-            pick = torch.stack([torch.randint(n, (batch,), generator=g) for n, g in zip(sizes, generators)])  # (M, B)
-            pick = pick.to(device)
-            return ids[rows, pick], mask[rows, pick], labels[rows, pick]  # (M, B, T), (M, B, T), (M, B)
+        def draw():  # run m's B_m examples, drawn from its own N_m by its own generator, then B − B_m ignored rows
+            pick = torch.stack([F.pad(torch.randint(n, (b,), generator=g), (0, batch - b))
+                                for n, b, g in zip(sizes, run_batch, generators)]).to(device)  # (M, B)
+            return ids[rows, pick], mask[rows, pick], labels[rows, pick].masked_fill(~real, IGNORE)  # (M, B, T) ×2, (M, B)
 
         train_ensemble(ensemble, classification_loss, draw,
                        steps=steps // checks, optimizer=optimizer, progress=False, desc="fine-tuning")
