@@ -38,6 +38,7 @@ the trained values back. That costs arithmetic, so it pays where launches, not a
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from typing import Callable, Iterable, Sequence
 
@@ -46,7 +47,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from pretraining.training import train
+from pretraining.training import _train, train
 
 
 class _Call(nn.Module):
@@ -149,6 +150,8 @@ class Ensemble(nn.Module):
                 with sdpa_kernel([SDPBackend.MATH]):
                     return vmap(one, in_dims=(0, 0, *dims), randomness="different")(params, buffers, *args)
             except Exception as exc:  # noqa: BLE001 — code that is right but that vmap cannot batch (see below)
+                if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
+                    raise  # recording a CUDA graph failed, not vmap: training.GraphedStep runs the step as usual
                 self._one_by_one = True
                 warnings.warn(
                     f"The {self.size} models could not be run together with torch.func.vmap ({type(exc).__name__}: "
@@ -291,7 +294,8 @@ def train_ensemble(ensemble: Ensemble, loss_fn: Callable[..., torch.Tensor], bat
         in_dims:  passed to :meth:`Ensemble.map` for the batch's tensors.
         lrs:      M learning rates, one per model (Adam, :class:`AdamPerModel`), instead of one ``lr`` for all.
         train_kwargs: ``steps``/``epochs``, ``optimizer`` (built over ``ensemble.parameters()``), ``lr``,
-                  ``scheduler``, ``progress``, ``desc``, ``device`` — as for ``train``.
+                  ``scheduler``, ``progress``, ``desc``, ``device``, ``cuda_graph``, ``generators`` — as for
+                  ``train``.
 
     Returns:
         (M, steps) tensor on the CPU: row m is model m's loss at every step (what ``train`` returns for one
@@ -307,13 +311,15 @@ def train_ensemble(ensemble: Ensemble, loss_fn: Callable[..., torch.Tensor], bat
         params = list(ensemble.parameters())
         train_kwargs["optimizer"] = (torch.optim.Adam(params, lr=lrs[0]) if len(ensemble) == 1 else  # not stacked
                                      AdamPerModel(params, torch.tensor(lrs, dtype=params[0].dtype, device=params[0].device)))
-    per_model = []  # (M,) detached losses, one per step, on the device
-
-    def total(batch=None):  # what train() calls: loss_fn() without batches, loss_fn(batch) with them
+    def losses(batch=None):  # (M,): loss_fn() without batches, loss_fn(batch) with them
         args = () if batch is None else (batch,) if isinstance(batch, torch.Tensor) else tuple(batch)
-        losses = ensemble.map(loss_fn, *args, in_dims=in_dims)  # (M,)
-        per_model.append(losses.detach())
-        return losses.sum()  # ∂/∂θ_m of the sum is ∂L_m/∂θ_m: the models do not interact
+        return ensemble.map(loss_fn, *args, in_dims=in_dims)
 
-    train(ensemble, total, batches, **train_kwargs)
-    return torch.stack(per_model, dim=1).cpu() if per_model else torch.zeros(len(ensemble), 0)
+    # The loop minimises the sum of the M losses (∂/∂θ_m of the sum is ∂L_m/∂θ_m: the models do not interact)
+    # and keeps each step's M values, on the device until the end.
+    options = {name: p.default for name, p in inspect.signature(train).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    unknown = set(train_kwargs) - set(options)
+    if unknown:
+        raise TypeError(f"train_ensemble() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    curves = _train(ensemble, losses, batches, **(options | train_kwargs), scalar=False)  # (steps, M)
+    return curves.T.contiguous() if len(curves) else torch.zeros(len(ensemble), 0)

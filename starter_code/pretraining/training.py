@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 import sys
-from typing import Any, Callable, Iterable
+import warnings
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 from torch import nn
@@ -43,7 +44,8 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
           steps: int | None = None, epochs: int | None = None,
           optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3, scheduler=None,
           max_grad_norm: float | None = None, device: torch.device | str | None = None,
-          progress: bool | None = None, desc: str = "training") -> list[float]:
+          progress: bool | None = None, desc: str = "training", cuda_graph: bool = False,
+          generators: Sequence[torch.Generator] = ()) -> list[float]:
     """Minimise ``loss_fn`` by gradient steps; return the loss of every step (a list of ``steps`` floats).
 
     Args:
@@ -58,7 +60,22 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
         scheduler: optional, stepped after every optimizer step.
         max_grad_norm: clip the gradients' global norm to this before each step.
         progress:  show a tqdm bar; default: only in a notebook or a terminal.
+        cuda_graph: on a GPU, record the forward and backward pass once as a CUDA graph and replay it at every
+                   step whose batch has the first one's shapes (others run as usual): see :class:`GraphedStep`.
+                   Only for a ``loss_fn`` that computes on the GPU alone (no ``.item()``, no CPU tensors, no
+                   Python randomness); ignored on a CPU.
+        generators: the CUDA generators ``loss_fn`` draws from besides torch's default one (with cuda_graph).
     """
+    curve = _train(model, loss_fn, batches, steps=steps, epochs=epochs, optimizer=optimizer, lr=lr,
+                   scheduler=scheduler, max_grad_norm=max_grad_norm, device=device, progress=progress, desc=desc,
+                   cuda_graph=cuda_graph, generators=generators, scalar=True)
+    return curve.tolist()
+
+
+def _train(model, loss_fn, batches, *, steps, epochs, optimizer, lr, scheduler, max_grad_norm, device, progress,
+           desc, cuda_graph, generators, scalar) -> torch.Tensor:
+    """:func:`train` for a ``loss_fn`` that returns a tensor of any shape (scalar=False), whose sum is minimised:
+    returns the (steps, *shape) tensor of its values, on the CPU."""
     if (steps is None) == (epochs is None):
         raise ValueError("give exactly one of steps= and epochs=")
     if epochs is not None and (batches is None or callable(batches)):
@@ -79,24 +96,158 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
 
     was_training = model.training
     model.train()
-    losses = []  # detached 0-dim tensors: no host synchronisation per step on a GPU
+    losses = []  # detached, on the device: no host synchronisation per step on a GPU
     show = interactive() if progress is None else progress
     bar = tqdm(total=total, desc=desc, disable=not show, leave=True, dynamic_ncols=True)
+    graphed = GraphedStep(loss_fn, params, generators) if cuda_graph and device.type == "cuda" else None
     try:
         for step, batch in zip(range(total), stream):
-            loss = loss_fn() if batches is None else loss_fn(to_device(batch, device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            batch = None if batches is None else to_device(batch, device)
+            if graphed is not None and graphed.fits(batch):
+                loss = graphed(batch)  # the forward and backward pass, replayed; the gradients are in p.grad
+            else:
+                loss = loss_fn() if batches is None else loss_fn(batch)
+                # Gradients a graph writes into must stay where they are: zeroed, not dropped, once one exists.
+                optimizer.zero_grad(set_to_none=graphed is None or not graphed.recorded)
+                loss.sum().backward()
+            if scalar and loss.numel() != 1:
+                raise ValueError(f"loss_fn must return one number (a 0-dim tensor), not shape {tuple(loss.shape)}")
             if max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(params, max_grad_norm)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            losses.append(loss.detach())
+            losses.append(loss.detach().reshape(()) if scalar else loss.detach())
             bar.update()
             if show and (step % max(1, total // 50) == 0 or step == total - 1):  # .item() waits for the GPU
-                bar.set_postfix(loss=f"{loss.item():.4g}", refresh=False)
+                bar.set_postfix(loss=f"{loss.sum().item():.4g}", refresh=False)
     finally:
         bar.close()
         model.train(was_training)
-    return torch.stack(losses).cpu().tolist() if losses else []
+    return torch.stack(losses).cpu() if losses else torch.zeros(0)
+
+
+class GraphedStep:
+    """A training step's forward and backward pass recorded once as a CUDA graph, then replayed.
+
+    Why: a small model's step is hundreds of tiny kernels, and on a GPU their launching (Python, the dispatcher,
+    vmap's batching rules) takes far longer than their arithmetic. A CUDA graph launches all of them at once.
+
+    How (PyTorch's recipe for partial-network capture): the first ``WARMUP`` steps run as usual on a side stream
+    (lazy initialisations must not be recorded); the next step's batch is copied into static input tensors and
+    ``loss_fn`` and its backward pass are recorded — with every ``p.grad`` unset, so the recorded backward
+    *writes* each gradient, as ``zero_grad`` then ``backward`` would; later steps copy their batch into the
+    same inputs and replay. The optimizer and the scheduler run as usual after each replay, on the gradients
+    it left in ``p.grad``. A batch of other shapes (the last, partial batch of an epoch) runs as usual.
+
+    Exactly what a graph replays was decided while recording: anything ``loss_fn`` computes on the CPU
+    (Python or NumPy randomness, a tensor built on the CPU) is frozen at the values it had then. Operations a
+    graph cannot record (``.item()``, copies to or from the CPU) raise while recording: the step then runs as
+    usual, with a warning, and so do all later ones. Random numbers drawn on the GPU are new at every replay,
+    from torch's default CUDA generator and from the ones named in ``generators``.
+    """
+
+    WARMUP = 2
+
+    def __init__(self, loss_fn: Callable, params: list[torch.Tensor], generators: Sequence[torch.Generator] = ()):
+        self.loss_fn, self.params, self.generators = loss_fn, params, list(generators)
+        self.seen, self.recorded, self.failed = 0, False, False
+        self.static_batch = self.static_loss = self.graph = None
+        # Warm-up and recording on one side stream: the autograd engine runs each parameter's gradient
+        # accumulation on the stream it first met that parameter on, and a recording must not wait on another.
+        self.stream = torch.cuda.Stream()
+
+    def fits(self, batch) -> bool:
+        """Whether this step can be (or be recorded as) the graph: the same shapes as the first batch."""
+        if self.failed:
+            return False
+        shapes = _shapes(batch)
+        if self.seen == 0:
+            self.shapes = shapes
+        return shapes == self.shapes
+
+    def __call__(self, batch) -> torch.Tensor:
+        """Forward and backward on ``batch`` (gradients into ``p.grad``); the loss, detached."""
+        self.seen += 1
+        if self.seen <= self.WARMUP:  # as usual, on the side stream
+            self.stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(self.stream):
+                for p in self.params:
+                    p.grad = None
+                loss = self._loss(batch)
+                loss.sum().backward()
+                loss = loss.detach()
+            torch.cuda.current_stream().wait_stream(self.stream)
+            return loss
+        if not self.recorded:
+            try:
+                self._record(batch)
+            except Exception as exc:  # noqa: BLE001 — an operation a graph cannot hold: run as usual from now on
+                self.failed = True
+                self._release_generators()
+                warnings.warn(f"this training step could not be recorded as a CUDA graph ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}); it runs as usual, only slower.",
+                              stacklevel=3)
+                for p in self.params:
+                    p.grad = None
+                loss = self._loss(batch)
+                loss.sum().backward()
+                return loss.detach()
+        else:
+            _copy_into(self.static_batch, batch)
+        self.graph.replay()
+        return self.static_loss.detach().clone()  # the next replay overwrites static_loss
+
+    def _release_generators(self) -> None:
+        """After a failed recording, torch leaves the generators it recorded from marked as "recording", and
+        every later draw from them would raise: give each a copy of its own state (same seed and offset)."""
+        for generator in [torch.cuda.default_generators[torch.cuda.current_device()], *self.generators]:
+            generator.graphsafe_set_state(generator.graphsafe_get_state().clone_state())
+
+    def _loss(self, batch) -> torch.Tensor:
+        return self.loss_fn() if batch is None else self.loss_fn(batch)
+
+    def _record(self, batch) -> None:
+        torch.cuda.synchronize()
+        self.static_batch = _clone(batch)
+        self.graph = torch.cuda.CUDAGraph()
+        for generator in self.generators:
+            self.graph.register_generator_state(generator)
+        for p in self.params:
+            p.grad = None  # so that the recorded backward writes each gradient instead of adding to it
+        with torch.cuda.graph(self.graph, stream=self.stream):
+            loss = self._loss(self.static_batch)
+            loss.sum().backward()
+        self.static_loss = loss.detach()  # the replays' output; without its autograd graph, which is spent
+        self.recorded = True
+
+
+def _shapes(batch):
+    if isinstance(batch, torch.Tensor):
+        return (tuple(batch.shape), batch.dtype, batch.device)
+    if isinstance(batch, (tuple, list)):
+        return tuple(_shapes(b) for b in batch)
+    if isinstance(batch, dict):
+        return tuple((k, _shapes(v)) for k, v in batch.items())
+    return batch
+
+
+def _clone(batch):
+    if isinstance(batch, torch.Tensor):
+        return batch.clone()
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_clone(b) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _clone(v) for k, v in batch.items()}
+    return batch
+
+
+def _copy_into(static, batch) -> None:
+    if isinstance(static, torch.Tensor):
+        static.copy_(batch)
+    elif isinstance(static, (tuple, list)):
+        for s, b in zip(static, batch):
+            _copy_into(s, b)
+    elif isinstance(static, dict):
+        for k in static:
+            _copy_into(static[k], batch[k])

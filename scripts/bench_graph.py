@@ -1,0 +1,68 @@
+"""A training step replayed from a CUDA graph (``train(..., cuda_graph=True)``) against the same step launched
+kernel by kernel, on the small models the notebooks train as ensembles.
+
+A step of notebook 02's ViT (its ``FULL`` MAE, 5 seeds as one ``Ensemble``) is a few hundred tiny kernels,
+each launched from Python through vmap's batching rules: the GPU waits on the launches. Recorded once as a
+graph, the forward and backward pass are one launch; the optimizer and the schedule still run as usual. Each
+timed round is one whole ``train_ensemble`` call of ``--steps`` steps (AdamW and the one-cycle schedule of
+notebook 02), the graph's warm-up and recording included; medians of interleaved rounds.
+
+    python scripts/bench_graph.py                    # needs a CUDA GPU
+    python scripts/bench_graph.py --seeds 1 --steps 360 --repeats 5
+
+Prints JSON: the configuration, the seconds per step each way, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmark import get_device, interleaved_medians, report, torch
+from pretraining.ensembles import Ensemble, train_ensemble  # noqa: E402
+from pretraining.mae import MaskedAutoencoder  # noqa: E402
+from pretraining.seeding import seed_everything  # noqa: E402
+
+# Notebook 02's MAE under FULL: 16 × 16 digits in 4 × 4 patches, a 4 × 64 encoder and a 1 × 32 decoder.
+CONFIG = dict(image_size=16, patch_size=4, dim=64, depth=4, heads=4, decoder_dim=32, decoder_depth=1,
+              normalize_target=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5, help="models trained together (notebook 02: 5)")
+    parser.add_argument("--batch", type=int, default=64, help="images per model per step (notebook 02: 64)")
+    parser.add_argument("--steps", type=int, default=100, help="training steps per timed round")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    device = get_device()
+    if device.type != "cuda":
+        raise SystemExit("bench_graph.py compares CUDA graphs with plain launches: it needs a CUDA GPU")
+    images = torch.rand(args.seeds, args.batch, 1, 16, 16, device=device)  # (M, B, 1, H, W)
+    masks = torch.Generator(device).manual_seed(0)
+
+    def make(cuda_graph: bool):
+        def run():
+            models = []
+            for seed in range(args.seeds):
+                seed_everything(seed)
+                models.append(MaskedAutoencoder(**CONFIG))
+            ensemble = Ensemble(models).to(device)
+            optimizer = torch.optim.AdamW(ensemble.parameters(), lr=3e-3, weight_decay=0.05)
+            schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=args.steps)
+            train_ensemble(ensemble, lambda model, x: model(x, 0.75, masks)[0], lambda: images, steps=args.steps,
+                           optimizer=optimizer, scheduler=schedule, progress=False, cuda_graph=cuda_graph,
+                           generators=[masks])
+        return run
+
+    ways = {"launched": make(False), "graph": make(True)}
+    times = interleaved_medians(ways, device, args.repeats)
+    per_step = {way: times[way]["median_s"] / args.steps for way in ways}
+    report("graph", device, {
+        "model": CONFIG, "seeds": args.seeds, "batch": args.batch, "steps_per_round": args.steps,
+        "seconds_per_step": {way: round(s, 6) for way, s in per_step.items()},
+        "launched_over_graph": round(per_step["launched"] / per_step["graph"], 2),
+        "times": times})
+
+
+if __name__ == "__main__":
+    main()
