@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 
 from benchmark import get_device, interleaved_medians, report, torch
+from bench_optimizer import CONFIG  # notebook 02's MAE under FULL, as the optimizer benchmark times it
 from pretraining.ensembles import Ensemble, train_ensemble  # noqa: E402
 from pretraining.mae import MaskedAutoencoder  # noqa: E402
 from pretraining.seeding import seed_everything  # noqa: E402
-
-# Notebook 02's MAE under FULL: 16 × 16 digits in 4 × 4 patches, a 4 × 64 encoder and a 1 × 32 decoder.
-CONFIG = dict(image_size=16, patch_size=4, dim=64, depth=4, heads=4, decoder_dim=32, decoder_depth=1,
-              normalize_target=True)
 
 
 def main() -> None:
