@@ -70,9 +70,6 @@ def test_a_graphed_step_is_the_step_itself():
 
 
 @gpu
-@pytest.mark.xfail(strict=False, reason="on the H200 (torch 2.11) the first recording of this MAE's backward in a "
-                   "process fails (cudaErrorStreamCaptureInvalidated: the legacy stream made to depend on the capture); "
-                   "it records after an earlier failed attempt. Not yet understood; the notebooks do not use cuda_graph")
 def test_an_ensemble_drawing_masks_from_a_cuda_generator_gets_fresh_masks_at_every_replay():
     images = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(3)).cuda()
 

@@ -143,7 +143,8 @@ class GraphedStep:
     Exactly what a graph replays was decided while recording: anything ``loss_fn`` computes on the CPU
     (Python or NumPy randomness, a tensor built on the CPU) is frozen at the values it had then. Operations a
     graph cannot record (``.item()``, copies to or from the CPU) raise while recording: the step then runs as
-    usual, with a warning, and so do all later ones. Random numbers drawn on the GPU are new at every replay,
+    usual, the next step of those shapes tries once more, and after a second failure every later step runs as
+    usual, with a warning. Random numbers drawn on the GPU are new at every replay,
     from torch's default CUDA generator and from the ones named in ``generators``.
     """
 
@@ -151,7 +152,7 @@ class GraphedStep:
 
     def __init__(self, loss_fn: Callable, params: list[torch.Tensor], generators: Sequence[torch.Generator] = ()):
         self.loss_fn, self.params, self.generators = loss_fn, params, list(generators)
-        self.seen, self.recorded, self.failed = 0, False, False
+        self.seen, self.recorded, self.failed, self.attempts = 0, False, False, 0
         self.static_batch = self.static_loss = self.graph = None
         # Warm-up and recording on one side stream: the autograd engine runs each parameter's gradient
         # accumulation on the stream it first met that parameter on, and a recording must not wait on another.
@@ -183,11 +184,15 @@ class GraphedStep:
             try:
                 self._record(batch)
             except Exception as exc:  # noqa: BLE001 — an operation a graph cannot hold: run as usual from now on
-                self.failed = True
                 self._release_generators()
-                warnings.warn(f"this training step could not be recorded as a CUDA graph ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}); it runs as usual, only slower.",
-                              stacklevel=3)
+                self.attempts += 1
+                # The first recording of some backward passes fails where the second succeeds (seen on an H200,
+                # torch 2.11: the MAE's); this step runs as usual, the next one of these shapes tries again once.
+                self.failed = self.attempts >= 2
+                if self.failed:
+                    warnings.warn(f"this training step could not be recorded as a CUDA graph ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); it runs as usual, only slower.",
+                                  stacklevel=3)
                 for p in self.params:
                     p.grad = None
                 loss = self._loss(batch)
