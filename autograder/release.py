@@ -137,7 +137,8 @@ def record_public_references() -> str:
 
 
 def _same_references(old: bytes, new: str) -> bool:
-    """Recorded references agree up to float round-off (another CPU may differ in the last bits)."""
+    """Recorded references agree up to float round-off: another CPU's float32 kernels differ in the last bits
+    (2026-12-03: up to 2e-5 relative, 5e-6 absolute between two course machines, so rtol 1e-4, atol 1e-6)."""
     try:
         a, b = json.loads(old), json.loads(new)
     except ValueError:
@@ -151,10 +152,10 @@ def _same_references(old: bytes, new: str) -> bool:
             return False
         for u, v in zip(flat_x, flat_y):
             if isinstance(u, codec.Array) and isinstance(v, codec.Array):
-                if u.shape != v.shape or u.dtype != v.dtype or not np.allclose(u.values, v.values, rtol=1e-5, atol=1e-7, equal_nan=True):
+                if u.shape != v.shape or u.dtype != v.dtype or not np.allclose(u.values, v.values, rtol=1e-4, atol=1e-6, equal_nan=True):
                     return False
             elif isinstance(u, float) and isinstance(v, float):
-                if not np.isclose(u, v, rtol=1e-5, atol=1e-7, equal_nan=True):
+                if not np.isclose(u, v, rtol=1e-4, atol=1e-6, equal_nan=True):
                     return False
             elif u != v:
                 return False
