@@ -128,8 +128,8 @@ def pretrain(runs: list[tuple[int, int]], bottleneck: str = "none", epochs: int 
     for latent, seed in runs:  # each run: its initialisation and its batch order, as if trained alone
         orders.append(seed_everything(seed))
         models.append(autoencoder(latent, bottleneck, active))
+    noise = torch.Generator(DEVICE).manual_seed(runs[0][1])
     if bottleneck == "information":  # corrupted input, clean target; each model draws its own noise from this
-        noise = torch.Generator(DEVICE).manual_seed(runs[0][1])
         loss_fn = lambda model, x: denoising_loss(model, x, noise_std, noise)  # noqa: E731
     else:
         loss_fn = lambda model, x: reconstruction_loss(x, model(x))  # noqa: E731
@@ -141,7 +141,7 @@ def pretrain(runs: list[tuple[int, int]], bottleneck: str = "none", epochs: int 
     ensemble = Ensemble(padded).to(DEVICE)
     batches = EnsembleBatches(train_x, batch_size=BATCH_SIZE, generators=orders)
     curves = train_ensemble(ensemble, loss_fn, batches, epochs=epochs, lr=LR, progress=progress,
-                            desc=f"{bottleneck}: {len(runs)} model(s) at once")
+                            cuda_graph=True, generators=[noise], desc=f"{bottleneck}: {len(runs)} model(s) at once")
     trained = [crop_into(big.to(DEVICE), small.to(DEVICE)) for big, small in zip(ensemble.unstack(), models)]
     return [(model.eval(), curve.tolist()) for model, curve in zip(trained, curves)]
 
@@ -221,7 +221,7 @@ def probe(encoders: list[nn.Module], latent_dims: list[int], seeds) -> np.ndarra
         ensemble = Ensemble(heads)
         batch = (torch.stack(few_r), torch.stack(few_y))  # (M, k·C, width), (M, k·C): every step sees all of it
         train_ensemble(ensemble, lambda head, r, y: F.cross_entropy(head(r), y), lambda: batch,
-                       steps=PROBE_STEPS, lr=PROBE_LR, progress=False)
+                       steps=PROBE_STEPS, lr=PROBE_LR, progress=False, cuda_graph=True)
         with torch.no_grad():
             predictions = ensemble(test_r).argmax(dim=-1)  # (M, N_test)
             accuracies[:, n] = (predictions == test_y).float().mean(dim=1).cpu().numpy()

@@ -501,11 +501,11 @@ def schedule_for(model: nn.Module, steps: int):
     return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps, pct_start=0.1)
 
 
-def pretrain_together(make, loss_fn, seeds: list[int], *tensors: torch.Tensor, desc: str
+def pretrain_together(make, loss_fn, seeds: list[int], *tensors: torch.Tensor, desc: str, generators=()
                       ) -> list[tuple[nn.Module, list[float]]]:
     """One ``make()`` per seed (built after ``seed_everything(seed)``), trained together for EPOCHS epochs of
     ``tensors`` in batches of BATCH, with :func:`schedule_for`; ``loss_fn(model, *batch)`` is the loss of ONE
-    model. Returns [(trained model in eval mode, loss curve)], one per seed."""
+    model, drawing from ``generators`` if random. On a GPU each step is replayed as one CUDA graph. Returns [(trained model in eval mode, loss curve)], one per seed."""
     models, orders = [], []
     for seed in seeds:  # each seed: its initialisation and its batch order, as if trained alone
         orders.append(seed_everything(seed))
@@ -514,7 +514,7 @@ def pretrain_together(make, loss_fn, seeds: list[int], *tensors: torch.Tensor, d
     batches = EnsembleBatches(*tensors, batch_size=BATCH, generators=orders)
     optimizer, schedule = schedule_for(ensemble, EPOCHS * len(batches))
     curves = train_ensemble(ensemble, loss_fn, batches, epochs=EPOCHS, optimizer=optimizer, scheduler=schedule,
-                            desc=f"{desc}, {len(seeds)} seed(s)")
+                            cuda_graph=True, generators=generators, desc=f"{desc}, {len(seeds)} seed(s)")
     return [(model.eval(), curve.tolist()) for model, curve in zip(ensemble.unstack(), curves)]
 
 
@@ -526,7 +526,8 @@ def pretrain_mae(mask_ratio: float, seeds: list[int]) -> list[tuple[MaskedAutoen
         loss_fn = lambda model, x: model(x, mask_ratio, masks)[0]  # noqa: E731
     else:
         loss_fn = no_masking_loss
-    return pretrain_together(lambda: MaskedAutoencoder(**MAE_CONFIG), loss_fn, seeds, pool_x, desc=f"MAE {mask_ratio:.0%}")
+    return pretrain_together(lambda: MaskedAutoencoder(**MAE_CONFIG), loss_fn, seeds, pool_x,
+                             desc=f"MAE {mask_ratio:.0%}", generators=[masks])
 
 
 @torch.no_grad()
@@ -647,7 +648,7 @@ def pretrain_autoencoders(seeds: list[int]) -> list[Autoencoder]:
     ensemble = Ensemble(models).to(DEVICE)
     train_ensemble(ensemble, lambda ae, x: reconstruction_loss(x, ae(x)),
                    EnsembleBatches(pool_x, batch_size=128, generators=orders), epochs=EPOCHS, lr=3e-3,
-                   desc=f"autoencoder, {len(seeds)} seeds")
+                   cuda_graph=True, desc=f"autoencoder, {len(seeds)} seeds")
     return [ae.eval() for ae in ensemble.unstack()]
 
 
@@ -684,7 +685,7 @@ def fine_tune(encoders: list[nn.Module], latent_dim: int, k: int, seeds: list[in
     ensemble = Ensemble(models).to(DEVICE)
     batch = (torch.stack(few_x), torch.stack(few_y))  # (M, k·C, …), (M, k·C): every step sees all of it
     train_ensemble(ensemble, lambda model, x, y: F.cross_entropy(model(x), y), lambda: batch, steps=steps, lr=lr,
-                   progress=False)
+                   progress=False, cuda_graph=True)
     with torch.no_grad():
         return [(accuracy(model, val_set.x, val_set.y), accuracy(model, test_images.x, test_images.y))
                 for model in ensemble.unstack()]

@@ -183,9 +183,10 @@ def pretrain(method: str, seeds=SEEDS, batch_size: int = BATCH, epochs: int = EP
                                   generators=[torch.Generator().manual_seed(seed) for seed in seeds])
         optimizer, schedule = (vit_optimizer(ensemble.parameters(), epochs * len(batches))
                                if method in ("MAE", "AR") else (None, None))
-        curves = train_ensemble(ensemble, objective(method, torch.Generator(DEVICE).manual_seed(seeds[0])),
-                                batches, epochs=epochs, lr=3e-3, optimizer=optimizer, scheduler=schedule,
-                                progress=False, desc=method)
+        noise = torch.Generator(DEVICE).manual_seed(seeds[0])
+        curves = train_ensemble(ensemble, objective(method, noise), batches, epochs=epochs, lr=3e-3,
+                                optimizer=optimizer, scheduler=schedule, progress=False, desc=method,
+                                cuda_graph=True, generators=[noise])
         models = [model.eval() for model in ensemble.unstack()]
     pretraining_steps[method, batch_size] = curves.shape[1]
     return {seed: (model, *encoder_of(method, model), curve.tolist())
@@ -270,7 +271,7 @@ def fine_tune(method: str, jobs: list, lrs, evaluate_on: str = "test") -> np.nda
         return (F.cross_entropy(model(x), y, reduction="none") * w).sum() / w.sum()
 
     curves = train_ensemble(ensemble, loss, lambda: batch, steps=FT_STEPS, progress=False,
-                            lrs=lrs)
+                            lrs=lrs, cuda_graph=True)
     tuning_steps.append(curves.shape[1])
     x, y = (train_set.x[val_index], train_set.y[val_index]) if evaluate_on == "validation" else (test_set.x, test_set.y)
     with torch.no_grad():

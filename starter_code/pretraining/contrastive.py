@@ -207,7 +207,7 @@ def pretrain_simclr_seeds(images: torch.Tensor, seeds, *, epochs: int, batch_siz
                               generators=[torch.Generator().manual_seed(seed) for seed in seeds])
     views = torch.Generator(images.device).manual_seed(seeds[0])
     curves = train_ensemble(ensemble, lambda model, x: simclr_loss(model, x, views, temperature, **augment_options),
-                            batches, epochs=epochs, lr=lr, progress=progress,
+                            batches, epochs=epochs, lr=lr, progress=progress, cuda_graph=True, generators=[views],
                             desc=f"SimCLR × {len(seeds)} seeds (batch {batch_size})")
     return [model.eval() for model in ensemble.unstack()], curves
 
