@@ -141,7 +141,8 @@ small_bert = BertForMaskedLM(BertConfig(
     max_position_embeddings=BLOCK, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
     pad_token_id=tokenizer.pad_token_id))
 curve = train(small_bert, lambda ids: mlm_loss(small_bert, ids, mask_generator, **MASK_ARGS),
-              lambda: text_batch(data_generator), steps=BERT_STEPS, lr=2e-3, desc="small BERT")
+              lambda: text_batch(data_generator), steps=BERT_STEPS, lr=2e-3, desc="small BERT",
+              cuda_graph=True, generators=[mask_generator])  # on a GPU: each step replayed as one CUDA graph
 # The unigram baseline: the best guess that ignores the context, the training text's token frequencies
 # (add-one smoothed). Its cross-entropy at random positions is what a model that has only learned "which
 # words are frequent" reaches.
@@ -245,7 +246,8 @@ small_gpt = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=64, n_l
                                        pad_token_id=tokenizer.pad_token_id))
 data_generator = seed_everything(0)  # the same windows as the small BERT's
 gpt_curve = train(small_gpt, lambda ids: small_gpt(input_ids=ids, labels=ids).loss,
-                  lambda: text_batch(data_generator)[:, 1:-1], steps=BERT_STEPS, lr=2e-3, desc="small GPT")
+                  lambda: text_batch(data_generator)[:, 1:-1], steps=BERT_STEPS, lr=2e-3, desc="small GPT",
+                  cuda_graph=True)
 with torch.no_grad():
     windows = held_out_windows(BLOCK)[:, 1:-1].to(DEVICE)  # (64, BLOCK - 2), no [CLS]/[SEP] for the GPT
     gpt_ce = small_gpt.eval()(input_ids=windows, labels=windows).loss.item()

@@ -110,7 +110,8 @@ config = GPT2Config(vocab_size=len(tokenizer), n_positions=block, n_embd=64, n_l
 small = GPT2LMHeadModel(config)
 g = torch.Generator().manual_seed(0)
 curve = train(small, lambda ids: autoregressive.next_token_loss(small(ids).logits, ids),
-              lambda: windows[torch.randint(len(windows), (16,), generator=g)], steps=steps, lr=3e-3)
+              lambda: windows[torch.randint(len(windows), (16,), generator=g)], steps=steps, lr=3e-3,
+              cuda_graph=True)  # on a GPU: each step replayed as one CUDA graph (training.GraphedStep)
 
 held_out = torch.cat([torch.tensor(ids) for ids in tokenizer(valid_text[:200])["input_ids"]])
 held_out = held_out[: len(held_out) // block * block].view(-1, block).to(DEVICE)

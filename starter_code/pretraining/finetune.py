@@ -200,8 +200,8 @@ def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps
                                 for n, b, g in zip(sizes, run_batch, generators)]).to(device)  # (M, B)
             return ids[rows, pick], mask[rows, pick], labels[rows, pick].masked_fill(~real, IGNORE)  # (M, B, T) ×2, (M, B)
 
-        train_ensemble(ensemble, classification_loss, draw,
-                       steps=steps // checks, optimizer=optimizer, progress=False, desc="fine-tuning")
+        train_ensemble(ensemble, classification_loss, draw, steps=steps // checks, optimizer=optimizer,
+                       progress=False, desc="fine-tuning", cuda_graph=True)
         acc = accuracies(ensemble, *val_data)  # (M,)
         better = acc > best_acc
         best_acc = torch.where(better, acc, best_acc)
