@@ -27,8 +27,9 @@ def special_positions(input_ids: torch.Tensor, special_ids: Sequence[int] = (),
                       special_mask: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T) bool: True at the positions that are never chosen — ids in ``special_ids`` ([CLS], [SEP],
     [PAD], …) and positions where ``special_mask`` is True. Given (not graded): used by both masking functions."""
-    protected = torch.isin(input_ids, torch.as_tensor(list(special_ids), dtype=input_ids.dtype,
-                                                      device=input_ids.device))  # (B, T)
+    protected = torch.zeros_like(input_ids, dtype=torch.bool)  # (B, T)
+    for special in special_ids:  # one comparison per id: no id tensor copied from the host (a CUDA graph cannot)
+        protected |= input_ids == special
     if special_mask is not None:
         protected = protected | special_mask.to(device=input_ids.device, dtype=torch.bool)
     return protected

@@ -220,9 +220,11 @@ class GraphedStep:
             self.graph.register_generator_state(generator)
         for p in self.params:
             p.grad = None  # so that the recorded backward writes each gradient instead of adding to it
-        with torch.cuda.graph(self.graph, stream=self.stream):
-            loss = self._loss(self.static_batch)
-            loss.sum().backward()
+        with warnings.catch_warnings():  # a failed recording also leaves an empty graph: our own warning says why
+            warnings.filterwarnings("ignore", message="The CUDA Graph is empty")
+            with torch.cuda.graph(self.graph, stream=self.stream):
+                loss = self._loss(self.static_batch)
+                loss.sum().backward()
         self.static_loss = loss.detach()  # the replays' output; without its autograd graph, which is spent
         self.recorded = True
 
