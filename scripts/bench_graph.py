@@ -15,22 +15,13 @@ Prints JSON: the configuration, the seconds per step each way, and their ratio.
 
 from __future__ import annotations
 
-import argparse
-
 from benchmark import get_device, interleaved_medians, report, torch
-from bench_optimizer import CONFIG  # notebook 02's MAE under FULL, as the optimizer benchmark times it
-from pretraining.ensembles import Ensemble, train_ensemble  # noqa: E402
-from pretraining.mae import MaskedAutoencoder  # noqa: E402
-from pretraining.seeding import seed_everything  # noqa: E402
+from bench_optimizer import CONFIG, mae_arguments, mae_ensemble  # notebook 02's MAE under FULL, as timed there
+from pretraining.ensembles import train_ensemble  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="models trained together (notebook 02: 5)")
-    parser.add_argument("--batch", type=int, default=64, help="images per model per step (notebook 02: 64)")
-    parser.add_argument("--steps", type=int, default=100, help="training steps per timed round")
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = mae_arguments(__doc__, steps=100)
     device = get_device()
     if device.type != "cuda":
         raise SystemExit("bench_graph.py compares CUDA graphs with plain launches: it needs a CUDA GPU")
@@ -39,11 +30,7 @@ def main() -> None:
 
     def make(cuda_graph: bool):
         def run():
-            models = []
-            for seed in range(args.seeds):
-                seed_everything(seed)
-                models.append(MaskedAutoencoder(**CONFIG))
-            ensemble = Ensemble(models).to(device)
+            ensemble = mae_ensemble(args.seeds, device)
             optimizer = torch.optim.AdamW(ensemble.parameters(), lr=3e-3, weight_decay=0.05)
             schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=args.steps)
             train_ensemble(ensemble, lambda model, x: model(x, 0.75, masks)[0], lambda: images, steps=args.steps,

@@ -34,13 +34,27 @@ CONFIG = dict(image_size=16, patch_size=4, dim=64, depth=4, heads=4, decoder_dim
               normalize_target=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def mae_arguments(doc: str, steps: int) -> argparse.Namespace:
+    """The command line of a benchmark on notebook 02's MAE ensemble: --seeds, --batch, --steps, --repeats."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="models trained together (notebook 02: 5)")
     parser.add_argument("--batch", type=int, default=64, help="images per model per step (notebook 02: 64)")
-    parser.add_argument("--steps", type=int, default=20, help="training steps per timed round")
+    parser.add_argument("--steps", type=int, default=steps, help="training steps per timed round")
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def mae_ensemble(seeds: int, device: torch.device) -> Ensemble:
+    """``seeds`` MaskedAutoencoder(**CONFIG), seeded 0, 1, …, as one Ensemble on ``device``."""
+    models = []
+    for seed in range(seeds):
+        seed_everything(seed)
+        models.append(MaskedAutoencoder(**CONFIG))
+    return Ensemble(models).to(device)
+
+
+def main() -> None:
+    args = mae_arguments(__doc__, steps=20)
     device = get_device()
     if device.type == "cpu":
         torch.set_num_threads(1)  # as setup() does on a CPU
@@ -48,11 +62,7 @@ def main() -> None:
     masks = torch.Generator(device).manual_seed(0)
 
     def make(way: str):
-        models = []
-        for seed in range(args.seeds):
-            seed_everything(seed)
-            models.append(MaskedAutoencoder(**CONFIG))
-        ensemble = Ensemble(models).to(device)
+        ensemble = mae_ensemble(args.seeds, device)
         params = list(ensemble.parameters())
         optimizer = None if way == "no update" else torch.optim.AdamW(
             params, lr=3e-3, weight_decay=0.05, **({"fused": True} if way == "fused" else {"foreach": True}))

@@ -29,15 +29,20 @@ def interactive() -> bool:
     return type(shell).__name__ == "ZMQInteractiveShell" or sys.stderr.isatty()
 
 
+def map_tensors(fn: Callable[[torch.Tensor], Any], batch: Any) -> Any:
+    """``batch`` with ``fn(t)`` in place of every tensor t in it (also inside tuples, lists and dicts)."""
+    if isinstance(batch, torch.Tensor):
+        return fn(batch)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(map_tensors(fn, b) for b in batch)
+    if isinstance(batch, dict):
+        return {k: map_tensors(fn, v) for k, v in batch.items()}
+    return batch
+
+
 def to_device(batch: Any, device: torch.device) -> Any:
     """``batch`` with every tensor in it (also inside tuples, lists and dicts) moved to ``device``."""
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    return batch
+    return map_tensors(lambda t: t.to(device, non_blocking=True), batch)
 
 
 def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Iterable | Callable | None = None, *,
@@ -162,7 +167,7 @@ class GraphedStep:
         """Whether this step can be (or be recorded as) the graph: the same shapes as the first batch."""
         if self.failed:
             return False
-        shapes = _shapes(batch)
+        shapes = map_tensors(lambda t: (tuple(t.shape), t.dtype, t.device), batch)
         if self.seen == 0:
             self.shapes = shapes
         return shapes == self.shapes
@@ -173,11 +178,7 @@ class GraphedStep:
         if self.seen <= self.WARMUP:  # as usual, on the side stream
             self.stream.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(self.stream):
-                for p in self.params:
-                    p.grad = None
-                loss = self._loss(batch)
-                loss.sum().backward()
-                loss = loss.detach()
+                loss = self._forward_backward(batch)
             torch.cuda.current_stream().wait_stream(self.stream)
             return loss
         if not self.recorded:
@@ -193,13 +194,10 @@ class GraphedStep:
                     warnings.warn(f"this training step could not be recorded as a CUDA graph ({type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0] if str(exc) else ''}); it runs as usual, only slower.",
                                   stacklevel=3)
-                for p in self.params:
-                    p.grad = None
-                loss = self._loss(batch)
-                loss.sum().backward()
-                return loss.detach()
+                return self._forward_backward(batch)
         else:
-            _copy_into(self.static_batch, batch)
+            for static, fresh in zip(_tensors(self.static_batch), _tensors(batch)):
+                static.copy_(fresh)
         self.graph.replay()
         return self.static_loss.detach().clone()  # the next replay overwrites static_loss
 
@@ -209,52 +207,30 @@ class GraphedStep:
         for generator in [torch.cuda.default_generators[torch.cuda.current_device()], *self.generators]:
             generator.graphsafe_set_state(generator.graphsafe_get_state().clone_state())
 
-    def _loss(self, batch) -> torch.Tensor:
-        return self.loss_fn() if batch is None else self.loss_fn(batch)
+    def _forward_backward(self, batch) -> torch.Tensor:
+        """``loss_fn`` and its backward pass, every ``p.grad`` unset first (so that the backward writes each
+        gradient instead of adding to it, recorded or not); the loss, detached."""
+        for p in self.params:
+            p.grad = None
+        loss = self.loss_fn() if batch is None else self.loss_fn(batch)
+        loss.sum().backward()
+        return loss.detach()
 
     def _record(self, batch) -> None:
         torch.cuda.synchronize()
-        self.static_batch = _clone(batch)
+        self.static_batch = map_tensors(torch.clone, batch)
         self.graph = torch.cuda.CUDAGraph()
         for generator in self.generators:
             self.graph.register_generator_state(generator)
-        for p in self.params:
-            p.grad = None  # so that the recorded backward writes each gradient instead of adding to it
         with warnings.catch_warnings():  # a failed recording also leaves an empty graph: our own warning says why
             warnings.filterwarnings("ignore", message="The CUDA Graph is empty")
             with torch.cuda.graph(self.graph, stream=self.stream):
-                loss = self._loss(self.static_batch)
-                loss.sum().backward()
-        self.static_loss = loss.detach()  # the replays' output; without its autograd graph, which is spent
+                self.static_loss = self._forward_backward(self.static_batch)  # what every replay overwrites
         self.recorded = True
 
 
-def _shapes(batch):
-    if isinstance(batch, torch.Tensor):
-        return (tuple(batch.shape), batch.dtype, batch.device)
-    if isinstance(batch, (tuple, list)):
-        return tuple(_shapes(b) for b in batch)
-    if isinstance(batch, dict):
-        return tuple((k, _shapes(v)) for k, v in batch.items())
-    return batch
-
-
-def _clone(batch):
-    if isinstance(batch, torch.Tensor):
-        return batch.clone()
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(_clone(b) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _clone(v) for k, v in batch.items()}
-    return batch
-
-
-def _copy_into(static, batch) -> None:
-    if isinstance(static, torch.Tensor):
-        static.copy_(batch)
-    elif isinstance(static, (tuple, list)):
-        for s, b in zip(static, batch):
-            _copy_into(s, b)
-    elif isinstance(static, dict):
-        for k in static:
-            _copy_into(static[k], batch[k])
+def _tensors(batch: Any) -> list[torch.Tensor]:
+    """Every tensor in ``batch``, in the order :func:`map_tensors` visits them."""
+    found = []
+    map_tensors(found.append, batch)
+    return found
