@@ -4,7 +4,8 @@ The same initial weights, batches and random draws must give the same losses and
 without the graph, up to float rounding — for a plain model with a learning-rate schedule and a partial last
 batch (which runs outside the graph), for an ensemble of MAEs that draw their masks from a CUDA generator at
 every step (a frozen draw would show), and for a loss the graph cannot record (it falls back, with a warning,
-and torch's random generator, which a failed recording leaves marked as recording, works again). The GPU tests
+and torch's random generator, which a failed recording leaves marked as recording, works again), and for a loop
+with checks between its steps (``after_step``: one recording serves them all). The GPU tests
 run on a CUDA machine only; on a CPU, cuda_graph is ignored.
 """
 
@@ -113,3 +114,51 @@ def test_a_loss_the_graph_cannot_record_runs_as_usual_with_a_warning_and_random_
         graphed = run(True)
     assert any("could not be recorded as a CUDA graph" in str(w.message) for w in caught), [str(w.message) for w in caught]
     assert torch.allclose(graphed, run(False), rtol=1e-5, atol=1e-7)
+
+
+def train_with_checks(device: str, cuda_graph: bool):
+    """train_mlp's model with dropout, and an ``after_step`` that every 4 steps evaluates it (evaluation mode, a
+    forward pass, a host read), as finetune_runs' validation checks do, then puts it back in training mode."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Dropout(0.2), nn.Linear(32, 16)).to(device)
+    x, checks, calls = X.to(device), [], []
+
+    def after_step(done: int) -> None:
+        calls.append(done)
+        if done % 4 == 0:
+            model.eval()
+            with torch.no_grad():
+                checks.append((model(x) - x).pow(2).mean().item())
+            model.train()
+
+    if device == "cuda":
+        torch.cuda.manual_seed(5)  # the dropout masks: the same draws with and without the graph
+    curve = train(model, lambda batch: (model(batch[0]) - batch[0]).pow(2).mean(),
+                  Batches(x[:64], batch_size=16, generator=torch.Generator().manual_seed(2)), steps=16, lr=3e-3,
+                  progress=False, device=device, cuda_graph=cuda_graph, after_step=after_step)
+    return torch.tensor(curve), torch.tensor(checks), calls
+
+
+def test_after_step_is_called_after_every_step_with_the_number_of_steps_done():
+    curve, checks, calls = train_with_checks("cpu", cuda_graph=False)
+    assert calls == list(range(1, 17)) and len(checks) == 4
+    assert checks[-1] < checks[0]  # it saw the model being trained
+
+
+@gpu
+def test_checks_between_steps_keep_the_recorded_graph_and_change_nothing():
+    """One recording serves the whole loop across the checks (finetune_runs validates this way), and losses
+    and checks are those of training without the graph."""
+    from pretraining.training import GraphedStep
+
+    recordings = []
+    record = GraphedStep._record
+    GraphedStep._record = lambda self, batch: (recordings.append(1), record(self, batch))[1]
+    try:
+        curve, checks, _ = recorded(lambda: train_with_checks("cuda", cuda_graph=True))
+    finally:
+        GraphedStep._record = record
+    curve_plain, checks_plain, _ = train_with_checks("cuda", cuda_graph=False)
+    assert len(recordings) == 1
+    assert torch.allclose(curve, curve_plain, rtol=1e-4, atol=1e-6), (curve - curve_plain).abs().max()
+    assert torch.allclose(checks, checks_plain, rtol=1e-4, atol=1e-6), (checks - checks_plain).abs().max()

@@ -223,22 +223,34 @@ def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps
     optimizer = torch.optim.AdamW([p for p in ensemble.parameters() if p.requires_grad], lr=lr)
     best_acc = torch.full((n_runs,), -1.0)
     best = {name: p.detach().clone() for name, p in trainable.items()}
-    for check in range(checks):
-        generators = [torch.Generator().manual_seed(1000 * seed + check) for seed in seeds]
+    chunk = steps // checks  # steps between two validation checks
+    generators = []
 
-        def draw():  # run m's B_m examples, drawn from its own N_m by its own generator, then B − B_m ignored rows
-            pick = torch.stack([F.pad(torch.randint(n, (b,), generator=g), (0, batch - b))
-                                for n, b, g in zip(sizes, run_batch, generators)]).to(device)  # (M, B)
-            return ids[rows, pick], mask[rows, pick], labels[rows, pick].masked_fill(~real, IGNORE)  # (M, B, T) ×2, (M, B)
+    def draw():  # run m's B_m examples, drawn from its own N_m by its own generator, then B − B_m ignored rows
+        pick = torch.stack([F.pad(torch.randint(n, (b,), generator=g), (0, batch - b))
+                            for n, b, g in zip(sizes, run_batch, generators)]).to(device)  # (M, B)
+        return ids[rows, pick], mask[rows, pick], labels[rows, pick].masked_fill(~real, IGNORE)  # (M, B, T) ×2, (M, B)
 
-        train_ensemble(ensemble, classification_loss, draw, steps=steps // checks, optimizer=optimizer,
-                       progress=False, desc="fine-tuning", cuda_graph=True)
-        acc = accuracies(ensemble, *val_data)  # (M,)
+    def start_chunk(check: int) -> None:  # each chunk's draws come from generators seeded by (seed, check)
+        generators[:] = [torch.Generator().manual_seed(1000 * seed + check) for seed in seeds]
+
+    def validate(done: int) -> None:  # after every chunk: each run keeps its best state on validation
+        nonlocal best_acc
+        if done % chunk:
+            return
+        acc = accuracies(ensemble, *val_data)  # (M,); leaves the ensemble in evaluation mode
+        ensemble.train()
         better = acc > best_acc
         best_acc = torch.where(better, acc, best_acc)
         with torch.no_grad():
             for name, p in trainable.items():
                 best[name][better.to(device)] = p[better.to(device)]
+        start_chunk(done // chunk)
+
+    # One loop for all the chunks, so that its CUDA graph is recorded once, not once per chunk.
+    start_chunk(0)
+    train_ensemble(ensemble, classification_loss, draw, steps=chunk * checks, optimizer=optimizer,
+                   progress=False, desc="fine-tuning", cuda_graph=True, after_step=validate)
     with torch.no_grad():
         for name, p in trainable.items():
             p.copy_(best[name])

@@ -50,7 +50,7 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
           optimizer: torch.optim.Optimizer | None = None, lr: float = 1e-3, scheduler=None,
           max_grad_norm: float | None = None, device: torch.device | str | None = None,
           progress: bool | None = None, desc: str = "training", cuda_graph: bool = False,
-          generators: Sequence[torch.Generator] = ()) -> list[float]:
+          generators: Sequence[torch.Generator] = (), after_step: Callable[[int], None] | None = None) -> list[float]:
     """Minimise ``loss_fn`` by gradient steps; return the loss of every step (a list of ``steps`` floats).
 
     Args:
@@ -70,15 +70,18 @@ def train(model: nn.Module, loss_fn: Callable[..., torch.Tensor], batches: Itera
                    Only for a ``loss_fn`` that computes on the GPU alone (no ``.item()``, no CPU tensors, no
                    Python randomness); ignored on a CPU.
         generators: the CUDA generators ``loss_fn`` draws from besides torch's default one (with cuda_graph).
+        after_step: called with the number of steps done after every optimizer step (e.g. a validation check
+                   every n steps), inside one loop: a recorded graph stays in use across it. What it changes
+                   (the model's mode, say) it restores before it returns.
     """
     curve = _train(model, loss_fn, batches, steps=steps, epochs=epochs, optimizer=optimizer, lr=lr,
                    scheduler=scheduler, max_grad_norm=max_grad_norm, device=device, progress=progress, desc=desc,
-                   cuda_graph=cuda_graph, generators=generators, scalar=True)
+                   cuda_graph=cuda_graph, generators=generators, after_step=after_step, scalar=True)
     return curve.tolist()
 
 
 def _train(model, loss_fn, batches, *, steps, epochs, optimizer, lr, scheduler, max_grad_norm, device, progress,
-           desc, cuda_graph, generators, scalar) -> torch.Tensor:
+           desc, cuda_graph, generators, after_step, scalar) -> torch.Tensor:
     """:func:`train` for a ``loss_fn`` that returns a tensor of any shape (scalar=False), whose sum is minimised:
     returns the (steps, *shape) tensor of its values, on the CPU."""
     if (steps is None) == (epochs is None):
@@ -123,6 +126,8 @@ def _train(model, loss_fn, batches, *, steps, epochs, optimizer, lr, scheduler, 
             if scheduler is not None:
                 scheduler.step()
             losses.append(loss.detach().reshape(()) if scalar else loss.detach())
+            if after_step is not None:
+                after_step(step + 1)
             bar.update()
             if show and (step % max(1, total // 50) == 0 or step == total - 1):  # .item() waits for the GPU
                 bar.set_postfix(loss=f"{loss.sum().item():.4g}", refresh=False)
