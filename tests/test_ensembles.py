@@ -194,6 +194,21 @@ def test_code_that_vmap_cannot_batch_trains_one_model_after_another_with_the_sam
         together(mlp, reconstruction, lr=1e-2)
 
 
+def test_running_out_of_memory_is_raised_not_taken_for_vmap_refusing_the_code():
+    """Out of GPU memory is no reason to run the models one after another (their parameters and optimizer states
+    take the same memory either way): the error reaches the caller, who can train fewer models at once."""
+    calls = []
+
+    def greedy(model, x):  # the models together (the first call, vmap's) run out of memory; one alone would not
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (pretend)")
+        return reconstruction(model, x)
+
+    with pytest.raises(torch.OutOfMemoryError):  # seen failing when it fell back to one model after another
+        together(mlp, greedy, lr=1e-2)
+
+
 def test_one_learning_rate_per_model_matches_adams_with_those_rates():
     """train_ensemble(lrs=…): model m trained as by Adam(lr=lrs[m]) alone — and not as by one shared rate."""
     lrs = [3e-3, 1e-2, 3e-2]

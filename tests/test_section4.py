@@ -108,3 +108,36 @@ def test_fine_tuning_runs_trained_together_get_the_accuracies_they_get_alone(kin
              for s, d in zip(seeds, train)]
     assert together == alone
     assert len(set(alone)) > 2  # the runs differ, so a mix-up between them would show
+
+
+def test_runs_that_do_not_fit_in_memory_together_train_in_halves_with_the_same_results(monkeypatch):
+    """An Ensemble of more than two runs "runs out of memory" here: finetune_runs splits the runs in halves until
+    each group fits, with a warning, and every run still gets its own accuracy, in order (seen failing with the
+    halves' results swapped, and with the out-of-memory error let through)."""
+    from pretraining import finetune
+
+    backbone = tiny_backbone("gpt2")
+
+    def make():
+        model = finetune.Classifier(copy.deepcopy(backbone), 4, POOLING["gpt2"])
+        finetune.set_trainable(model, "last")
+        return model
+
+    g = torch.Generator().manual_seed(1)
+    train = [padded_batch(n, T, g) for n, T in ((12, 7), (20, 9), (4, 6), (16, 5), (8, 8))]
+    val, test = padded_batch(40, 8, g), padded_batch(300, 8, g)
+    seeds, settings = [0, 1, 2, 3, 4], dict(steps=6, checks=2, lr=3e-2, batch_size=8, together=True)
+    whole = finetune.finetune_runs(make, seeds, train, val, test, **settings)
+    fits, groups = finetune._finetune_together, []
+
+    def small_gpu(make_model, seeds, *args):
+        if len(seeds) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (a test's pretend GPU holds two runs)")
+        groups.append(list(seeds))
+        return fits(make_model, seeds, *args)
+
+    monkeypatch.setattr(finetune, "_finetune_together", small_gpu)
+    with pytest.warns(UserWarning, match="do not fit in the GPU's memory together"):
+        split = finetune.finetune_runs(make, seeds, train, val, test, **settings)
+    assert groups == [[0, 1], [2], [3, 4]]
+    assert split == whole and len(set(whole)) > 2

@@ -152,6 +152,8 @@ class Ensemble(nn.Module):
             except Exception as exc:  # noqa: BLE001 — code that is right but that vmap cannot batch (see below)
                 if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing():
                     raise  # recording a CUDA graph failed, not vmap: training.GraphedStep runs the step as usual
+                if isinstance(exc, torch.OutOfMemoryError):
+                    raise  # not a refusal of vmap: the caller trains fewer models at once (finetune.finetune_runs)
                 self._one_by_one = True
                 warnings.warn(
                     f"The {self.size} models could not be run together with torch.func.vmap ({type(exc).__name__}: "

@@ -8,6 +8,8 @@ Shapes: B batch, T positions, D hidden size, C classes.
 
 from __future__ import annotations
 
+import gc
+import warnings
 from typing import Callable, Sequence
 
 import torch
@@ -186,7 +188,9 @@ def finetune_runs(make_model: Callable[[], Classifier], seeds: Sequence[int], tr
     program instead of one per run. A run whose B is smaller than the largest gets its batch padded with rows
     labelled ``IGNORE`` (-100), which the cross-entropy leaves out of its mean: its loss and gradients are those
     of its own B rows. Each run gets the result it gets alone, up to float rounding (``tests/test_section4.py``
-    shows it). On a CPU one at a time is faster.
+    shows it). On a CPU one at a time is faster. Runs that do not fit in the GPU's memory together (20 copies
+    of a 135 M model and their optimizer states need about 55 GB before any activation) train in two halves,
+    each split again while it does not fit: the same results, on a GPU of any size.
     """
     if len(seeds) != len(train_data):
         raise ValueError(f"one training set per seed: {len(seeds)} seeds, {len(train_data)} training sets")
@@ -194,7 +198,24 @@ def finetune_runs(make_model: Callable[[], Classifier], seeds: Sequence[int], tr
     if not together:
         return [acc for m in range(len(seeds)) for acc in _finetune_together(
             make_model, seeds[m:m + 1], train_data[m:m + 1], val_data, test_data, steps, checks, lr, batch_size)]
-    return _finetune_together(make_model, seeds, train_data, val_data, test_data, steps, checks, lr, batch_size)
+    return _finetune_in_groups(make_model, seeds, train_data, val_data, test_data, steps, checks, lr, batch_size)
+
+
+def _finetune_in_groups(make_model, seeds, train_data, *settings) -> list[float]:
+    """:func:`_finetune_together` for all the runs if they fit in memory; else for each half, the same way."""
+    try:
+        return _finetune_together(make_model, seeds, train_data, *settings)
+    except torch.OutOfMemoryError:
+        if len(seeds) == 1:
+            raise
+    # Out of the except block, so that the failed attempt's tensors (held by its traceback) are freed first.
+    gc.collect()
+    torch.cuda.empty_cache()
+    half = len(seeds) // 2
+    warnings.warn(f"{len(seeds)} fine-tuning runs do not fit in the GPU's memory together: they train in groups "
+                  f"of {half} and {len(seeds) - half} (the same results, a little slower).", stacklevel=3)
+    return [acc for part in (slice(0, half), slice(half, None))
+            for acc in _finetune_in_groups(make_model, seeds[part], train_data[part], *settings)]
 
 
 IGNORE = -100  # the label of a padding row: F.cross_entropy's default ignore_index, left out of its mean
