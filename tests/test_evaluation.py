@@ -64,22 +64,6 @@ def test_the_probe_chooses_C_on_validation_and_fits_to_convergence(digits):
         linear_probe(*args, cs=(100.0,), max_iter=2)
 
 
-def test_worker_processes_fit_the_same_probe_and_raise_the_same_errors(digits):
-    """linear_probe(workers=3): the values of C fitted side by side in worker processes give exactly the probe
-    of one process (the same C, validation accuracy and weights, to the bit), and a fit that does not converge
-    raises here, as it does without workers."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    x, y = digits
-    few = sample_k_shot(y[:1000], 10, np.random.default_rng(0))
-    args = (x[few], y[few], x[1000:1400], y[1000:1400])
-    alone, side_by_side = linear_probe(*args, workers=1), linear_probe(*args, workers=3)
-    assert (side_by_side.C, side_by_side.val_accuracy) == (alone.C, alone.val_accuracy)
-    assert np.array_equal(side_by_side.weights(), alone.weights())
-    with pytest.raises(ConvergenceWarning):
-        linear_probe(*args, cs=(1.0, 100.0), max_iter=2, workers=2)
-
-
 def test_a_constant_feature_is_ignored_not_divided_by_zero(digits):
     x, y = digits
     few = sample_k_shot(y[:1000], 10, np.random.default_rng(0))

@@ -6,31 +6,26 @@ Two tools, so that every comparison gives each method the same honest shot:
   examples' mean and standard deviation, then an L2-regularised multinomial logistic regression fitted to
   convergence (L-BFGS), its regularisation strength C chosen on a *validation* split, never on the test set.
   With fewer examples than features (k per class of 1,024 per-token features) it is fitted, exactly, in the
-  span of the training rows (see :func:`row_space`). In a notebook on a machine of 4 or more cores, the values of C
-  are fitted side by side in worker processes (:func:`probe_workers`): the same probe, sooner.
+  span of the training rows (see :func:`row_space`).
 - :func:`mean_ci`: the mean over seeds with a 95% Student-t confidence interval,
   ``mean ± t_{0.975, n-1} · s / √n`` (s the sample standard deviation of the n per-seed values).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 import warnings
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from threadpoolctl import threadpool_limits
 
 C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # inverse L2 strength, log-spaced; the probe picks one on validation
 
 
 def _numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor (torch is not imported here: the probe's worker processes need none)
-        x = x.detach().cpu().double().numpy()
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to("cpu", torch.float64).numpy()
     return np.asarray(x, dtype=np.float64)
 
 
@@ -75,55 +70,6 @@ def _fit(x: np.ndarray, y: np.ndarray, C: float, max_iter: int):
     return model
 
 
-def _fit_scored(x: np.ndarray, y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, C: float, max_iter: int,
-                threads: int | None):
-    """One value of C: the fitted model and its accuracy on the validation split (here or in a worker)."""
-    with threadpool_limits(limits=threads, user_api="blas"):
-        model = _fit(x, y, C, max_iter)
-        return model, float((model.predict(val_x) == val_y).mean())
-
-
-def probe_workers() -> int:
-    """How many processes fit a probe's values of C side by side by default: in a Jupyter notebook, half the
-    cores, at most one per value of C_GRID; elsewhere, and on fewer than 4 cores, 1 (all in this process).
-
-    Why only in a notebook: a worker process starts by importing the program's main module, and a script
-    without an ``if __name__ == "__main__":`` guard would run again in every worker."""
-    from pretraining.training import in_notebook
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return min(len(C_GRID), cores // 2) if in_notebook() and cores >= 4 and not _no_workers else 1
-
-
-_pools: dict[int, ProcessPoolExecutor] = {}  # workers → the pool, started at its first use and kept
-_no_workers: list[str] = []  # why worker processes failed here once (then every later probe runs in this process)
-
-
-def _ignore_interrupts() -> None:
-    """In a worker: leave Ctrl-C (a notebook's "interrupt", its shutdown) to the notebook's own process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _fit_all(tasks: list[tuple], workers: int) -> list[tuple]:
-    """``_fit_scored(*task)`` for every task: in ``workers`` processes, or here when workers is 1 or when
-    processes cannot be started (the same results either way; a fit's error is raised here all the same)."""
-    if workers > 1:
-        try:
-            if workers not in _pools:
-                # Fresh processes from a fork server: nothing of this process's threads, torch or CUDA in them.
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["sklearn.linear_model"])
-                _pools[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
-            futures = [_pools[workers].submit(_fit_scored, *task) for task in tasks]
-            return [future.result() for future in futures]
-        except (OSError, ValueError, RuntimeError, BrokenProcessPool) as exc:  # no worker processes here
-            _pools.pop(workers, None)
-            _no_workers.append(f"{type(exc).__name__}: {exc}")
-            warnings.warn(f"linear_probe now fits one value of C after another, in this process (worker processes "
-                          f"failed: {_no_workers[0]}); the same probes, only slower.", stacklevel=3)
-    return [_fit_scored(*task) for task in tasks]
-
-
 def row_space(x: np.ndarray) -> np.ndarray | None:
     """(D, r) orthonormal basis of the span of the rows of ``x`` (N, D), or None when N ≥ D (nothing to gain).
 
@@ -143,7 +89,7 @@ def row_space(x: np.ndarray) -> np.ndarray | None:
 
 
 def linear_probe(train_x, train_y, val_x, val_y, cs: tuple[float, ...] = C_GRID, max_iter: int = 10_000,
-                 threads: int | None = 1, reduce: bool = True, workers: int | None = None) -> Probe:
+                 threads: int | None = 1, reduce: bool = True) -> Probe:
     """Fit a converged, standardised logistic-regression probe on frozen features.
 
     Args:
@@ -156,8 +102,6 @@ def linear_probe(train_x, train_y, val_x, val_y, cs: tuple[float, ...] = C_GRID,
         threads: BLAS threads for the fits (None: the library's default, one per core).
         reduce: with fewer examples than features, fit in the span of the training rows (:func:`row_space`): the
             same probe, faster. False fits all D features (what ``scripts/bench_probe.py`` compares it with).
-        workers: processes that fit the values of C side by side (default :func:`probe_workers`); the same probe
-            with any number.
 
     Returns:
         The :class:`Probe` with the best validation accuracy (ties: the smallest C, the simplest model).
@@ -173,10 +117,11 @@ def linear_probe(train_x, train_y, val_x, val_y, cs: tuple[float, ...] = C_GRID,
         basis = row_space((x - mean) / std) if reduce else None
         unfitted = Probe(mean, std, None, float("nan"), float("nan"), basis)
         xs, vx, vy = unfitted.features(x), unfitted.features(val_x), _numpy(val_y).astype(np.int64)  # (N, r), (M, r)
-    fits = _fit_all([(xs, y, vx, vy, C, max_iter, threads) for C in cs], probe_workers() if workers is None else workers)
-    for C, (model, acc) in zip(cs, fits):
-        if best is None or acc > best.val_accuracy:
-            best = Probe(mean, std, model, C, acc, basis)
+        for C in cs:
+            model = _fit(xs, y, C, max_iter)
+            acc = float((model.predict(vx) == vy).mean())
+            if best is None or acc > best.val_accuracy:
+                best = Probe(mean, std, model, C, acc, basis)
     return best
 
 

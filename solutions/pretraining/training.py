@@ -22,16 +22,11 @@ from tqdm.auto import tqdm
 from pretraining.device import get_device
 
 
-def in_notebook() -> bool:
-    """True in a Jupyter kernel (a notebook)."""
-    ipython = sys.modules.get("IPython")  # only look: importing IPython where it is not loaded yet is slow
-    shell = ipython.get_ipython() if ipython is not None else None
-    return type(shell).__name__ == "ZMQInteractiveShell"
-
-
 def interactive() -> bool:
     """True in a Jupyter kernel or a terminal, where a progress bar is seen; False in a grader or a log file."""
-    return in_notebook() or sys.stderr.isatty()
+    ipython = sys.modules.get("IPython")  # only look: importing IPython where it is not loaded yet is slow
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell" or sys.stderr.isatty()
 
 
 def map_tensors(fn: Callable[[torch.Tensor], Any], batch: Any) -> Any:
