@@ -141,3 +141,44 @@ def test_runs_that_do_not_fit_in_memory_together_train_in_halves_with_the_same_r
         split = finetune.finetune_runs(make, seeds, train, val, test, **settings)
     assert groups == [[0, 1], [2], [3, 4]]
     assert split == whole and len(set(whole)) > 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="a real out-of-memory error needs a CUDA GPU")
+def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_accuracies():
+    """20 course-GPT classifiers fine-tuned in full, then again with the allocator capped at 45% of what they
+    needed together: the real CUDA out-of-memory error (inside vmap, or a graph's recording) splits them into
+    groups, and every run gets the accuracy it got before (on an H200: groups of 10, 5, then 2 and 3)."""
+    import warnings
+
+    from pretraining import finetune
+    from pretraining.pretrained import load_gpt
+
+    backbone = finetune.backbone_of(load_gpt("gpt", device="cpu"))
+
+    def make():
+        model = finetune.Classifier(copy.deepcopy(backbone), 4, "last")
+        finetune.set_trainable(model, "all")
+        return model
+
+    g = torch.Generator().manual_seed(0)
+
+    def data(n):
+        return (torch.randint(5, backbone.config.vocab_size, (n, 48), generator=g),
+                torch.ones(n, 48, dtype=torch.long), torch.randint(0, 4, (n,), generator=g))
+
+    train, val, test = [data(16) for _ in range(20)], data(64), data(245)
+    settings = dict(steps=12, checks=3, lr=5e-4)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    whole = finetune.finetune_runs(make, list(range(20)), train, val, test, **settings)
+    needed = torch.cuda.max_memory_allocated()
+    torch.cuda.empty_cache()
+    torch.cuda.set_per_process_memory_fraction(0.45 * needed / torch.cuda.get_device_properties(0).total_memory)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            capped = finetune.finetune_runs(make, list(range(20)), train, val, test, **settings)
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    assert any("do not fit in the GPU's memory together" in str(w.message) for w in caught)
+    assert capped == whole
