@@ -296,8 +296,8 @@ def train_ensemble(ensemble: Ensemble, loss_fn: Callable[..., torch.Tensor], bat
         in_dims:  passed to :meth:`Ensemble.map` for the batch's tensors.
         lrs:      M learning rates, one per model (Adam, :class:`AdamPerModel`), instead of one ``lr`` for all.
         train_kwargs: ``steps``/``epochs``, ``optimizer`` (built over ``ensemble.parameters()``), ``lr``,
-                  ``scheduler``, ``progress``, ``desc``, ``device``, ``cuda_graph``, ``generators`` — as for
-                  ``train``.
+                  ``scheduler``, ``progress``, ``desc``, ``device``, ``cuda_graph``, ``generators``,
+                  ``after_step`` — as for ``train``.
 
     Returns:
         (M, steps) tensor on the CPU: row m is model m's loss at every step (what ``train`` returns for one

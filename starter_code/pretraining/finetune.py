@@ -158,8 +158,9 @@ def finetune_runs(make_model: Callable[[], Classifier], seeds: Sequence[int], tr
     labelled ``IGNORE`` (-100), which the cross-entropy leaves out of its mean: its loss and gradients are those
     of its own B rows. Each run gets the result it gets alone, up to float rounding (``tests/test_section4.py``
     shows it). On a CPU one at a time is faster. Runs that do not fit in the GPU's memory together (20 copies
-    of a 135 M model and their optimizer states need about 55 GB before any activation) train in two halves,
-    each split again while it does not fit: the same results, on a GPU of any size.
+    of a 135 M model fine-tuned in full, with AdamW's states and a best-state copy, need about 54 GB before any
+    activation) train in two halves, each split again while it does not fit, down to one run: the same results
+    on a smaller GPU, with a warning.
     """
     if len(seeds) != len(train_data):
         raise ValueError(f"one training set per seed: {len(seeds)} seeds, {len(train_data)} training sets")
