@@ -145,7 +145,7 @@ print(f"After {steps} steps the 2-layer GPT is {gain:+.3f} nats per token "
 # The speed-up should grow with the generated length, because uncached decoding re-runs the whole prefix
 # at every step. We time both loops on both models, interleaved (one run of each method per round, so a slow
 # moment of a shared machine hits both alike) and take medians. The course GPT goes up to its 128-token
-# context; the real model, 150 times larger, to 16 new tokens on a CPU and 64 on a GPU (a 4× longer run
+# context; the real model, 156 times larger, to 16 new tokens on a CPU and 64 on a GPU (a 4× longer run
 # either way). Where the speed-up does not grow, the cell says why, from its own numbers.
 
 # %%
