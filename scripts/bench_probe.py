@@ -1,11 +1,12 @@
-"""The converged linear probe (``pretraining.evaluation.linear_probe``): one BLAS thread vs the default pool, and
-fitted in the span of its training rows (``evaluation.row_space``, the default) vs on all features.
+"""The converged linear probe (``pretraining.evaluation.linear_probe``): one BLAS thread vs the default pool,
+fitted in the span of its training rows (``evaluation.row_space``, the default) vs on all features, and
+scikit-learn's L-BFGS (the CPU's solver) vs Newton's method for every C at once on the current device (a GPU's).
 
     python scripts/bench_probe.py               # digits upscaled to 32 × 32 (1,024 features), k = 10 per class
 
 The probes of notebooks 00, 02 and 06 fit a few hundred rows of up to ~1,000 features, 6 values of C each. Prints
 JSON: seconds per probe each way (interleaved medians), the ratios, and whether every way chose the same C and the
-same validation accuracy (they fit the same problem: only the thread count or the coordinates differ).
+same validation accuracy (they fit the same problem: only the thread count, the coordinates or the solver differ).
 """
 
 from __future__ import annotations
@@ -41,16 +42,20 @@ def main() -> None:
             fitted[name] = linear_probe(*train, *val, **kwargs)
         return run
 
-    ways = {"one thread": dict(threads=1), "default threads": dict(threads=None),
-            "one thread, all features": dict(threads=1, reduce=False)}
-    times = interleaved_medians({name: fit(name, **kw) for name, kw in ways.items()}, "cpu", args.repeats)
+    device = get_device()
+    ways = {"one thread": dict(threads=1, solver="lbfgs"), "default threads": dict(threads=None, solver="lbfgs"),
+            "one thread, all features": dict(threads=1, reduce=False, solver="lbfgs"),
+            f"newton on {device.type}": dict(solver="newton")}
+    times = interleaved_medians({name: fit(name, **kw) for name, kw in ways.items()}, device, args.repeats)
     median = {name: t["median_s"] for name, t in times.items()}
-    report("probe", get_device(), {
+    report("probe", device, {
         "features": x.shape[1], "rows": len(few), "cpus": os.cpu_count(),
         "one_thread_s": median["one thread"], "default_threads_s": median["default threads"],
         "all_features_s": median["one thread, all features"],
         "default_over_one": round(median["default threads"] / median["one thread"], 2),
         "all_features_over_row_space": round(median["one thread, all features"] / median["one thread"], 2),
+        "newton_s": median[f"newton on {device.type}"],
+        "lbfgs_over_newton": round(median["one thread"] / median[f"newton on {device.type}"], 2),
         "same_fit": len({(p.C, p.val_accuracy) for p in fitted.values()}) == 1,
         "times": times})
 

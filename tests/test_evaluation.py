@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from scipy import stats
 from sklearn.datasets import load_digits
 
@@ -13,6 +14,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "solutions"))
 from pretraining.data import sample_k_shot  # noqa: E402
+from pretraining import evaluation  # noqa: E402
 from pretraining.evaluation import linear_probe, mean_ci, row_space  # noqa: E402
 
 
@@ -62,6 +64,66 @@ def test_the_probe_chooses_C_on_validation_and_fits_to_convergence(digits):
 
     with pytest.raises(ConvergenceWarning):  # "converged" is never claimed falsely
         linear_probe(*args, cs=(100.0,), max_iter=2)
+
+
+def objective(probe, x, y) -> float:
+    """scikit-learn's objective times C·N: C Σ_i CE(W z_i + b, y_i) + ½‖W‖² (binary: the one-score form)."""
+    z = probe.features(x)
+    scores = z @ probe.coef.T + probe.intercept
+    if scores.shape[1] == 1:  # two classes: log(1 + exp(−s)) for the positive class, log(1 + exp(s)) for the other
+        scores = np.concatenate([np.zeros_like(scores), scores], 1)
+    ce = np.logaddexp.reduce(scores, axis=1) - scores[np.arange(len(y)), np.searchsorted(probe.classes, y)]
+    return probe.C * ce.sum() + 0.5 * np.square(probe.coef).sum()
+
+
+@pytest.mark.parametrize("classes, k", [(10, 10), (4, 30), (2, 10)])
+def test_newtons_method_fits_the_probe_lbfgs_fits(digits, classes, k):
+    """The GPU's solver (Newton's method, every C at once) minimises scikit-learn's objective: the same C chosen,
+    the same predictions, the same weights up to L-BFGS's tolerance — also with two classes, where scikit-learn
+    fits its one-score binary model. Run here on the CPU: the solver is the same code on any device."""
+    x, y = digits
+    keep = y < classes
+    x, y = x[keep], y[keep]
+    half, val = len(y) // 2, slice(len(y) // 2, 3 * len(y) // 4)  # labelled pool, validation, then test
+    few = sample_k_shot(y[:half], k, np.random.default_rng(0))
+    args = (x[few], y[few], x[val], y[val])
+    lbfgs, newton = linear_probe(*args, solver="lbfgs"), linear_probe(*args, solver="newton")
+    assert newton.C == lbfgs.C and newton.val_accuracy == lbfgs.val_accuracy
+    assert newton.coef.shape == lbfgs.coef.shape == (1 if classes == 2 else classes, newton.basis.shape[1])
+    assert (newton.predict(x[val.stop:]) == lbfgs.predict(x[val.stop:])).mean() >= 0.995
+    for C in (1e-3, 1.0, 100.0):  # every C of the grid, not only the chosen one
+        a, b = linear_probe(*args, cs=(C,), solver="lbfgs"), linear_probe(*args, cs=(C,), solver="newton")
+        # L-BFGS stops at a largest gradient entry of 1e-6 (of the mean loss), which at C = 100 leaves the weights
+        # up to ~1% off; Newton's method stops 100× closer, so its objective must be at least as low
+        assert objective(b, *args[:2]) <= objective(a, *args[:2]) * (1 + 1e-12)
+        np.testing.assert_allclose(b.weights(), a.weights(), atol=1e-2 * np.abs(a.weights()).max())
+        np.testing.assert_allclose(b.intercept, a.intercept, atol=5e-2 * np.abs(a.intercept).max())
+
+
+def test_newtons_method_never_claims_convergence_falsely(digits):
+    from sklearn.exceptions import ConvergenceWarning
+
+    x, y = digits
+    few = sample_k_shot(y[:1000], 10, np.random.default_rng(0))
+    with pytest.raises(ConvergenceWarning, match="did not converge"):
+        linear_probe(x[few], y[few], x[1000:1400], y[1000:1400], cs=(100.0,), max_iter=2, solver="newton")
+    with pytest.raises(ValueError, match="solver"):
+        linear_probe(x[few], y[few], x[1000:1400], y[1000:1400], solver="sgd")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_the_probe_is_fitted_there_with_the_same_result(digits, monkeypatch):
+    monkeypatch.setenv("PRETRAINING_DEVICE", "cuda")
+    x, y = digits
+    few = sample_k_shot(y[:1000], 10, np.random.default_rng(0))
+    args = (torch.as_tensor(x[few], device="cuda"), y[few], x[1000:1400], y[1000:1400])
+    calls = []
+    monkeypatch.setattr(evaluation, "_fit_lbfgs", lambda *a: calls.append(a))  # must not be reached
+    gpu = linear_probe(*args)
+    monkeypatch.undo()
+    cpu = linear_probe(x[few], y[few], x[1000:1400], y[1000:1400], solver="lbfgs")
+    assert not calls and gpu.C == cpu.C and gpu.val_accuracy == cpu.val_accuracy
+    assert (gpu.predict(x[1400:]) == cpu.predict(x[1400:])).mean() >= 0.995
 
 
 def test_a_constant_feature_is_ignored_not_divided_by_zero(digits):
