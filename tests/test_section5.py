@@ -50,3 +50,22 @@ def test_fit_prompt_gives_build_prompts_prompt_for_the_whole_support():
     assert {0, 1, 40}.issubset(kept) and any(1 < n < 40 for n in kept), kept  # the cases cover what they claim
     with pytest.raises(ValueError):  # the query alone does not fit: build_prompt's own error
         icl.fit_prompt(short_support, "w " * 200, fmt, tok, 124)
+
+
+@pytest.mark.parametrize("candidates", [[" A", " B", " C"], [" Biology and health", " History of", " A"]])
+def test_scores_after_a_cached_prefix_are_the_scores_of_each_whole_prompt(candidates):
+    """score_after_prefix (given, notebook 05's scoring of SmolLM2) packs several rows into one sequence after
+    the prefix's cache: each row must get what its whole prompt gets alone — queries of different lengths,
+    one- and several-token candidates, packs that split the rows unevenly (batch sizes 1, 3 and all)."""
+    import torch
+
+    import pretraining.icl as icl
+    from pretraining.pretrained import load_gpt, load_tokenizer
+
+    tok, model = load_tokenizer("gpt"), load_gpt("gpt", device="cpu")
+    prefix = "Classify each article.\n\nArticle: a cat\nTopic: A\n\nArticle: the war\nTopic: B\n\n"
+    queries = [f"Article: {q}\nTopic:" for q in ("a dog and a bird", "kings", "the old map of the sea")]
+    whole = icl.score_candidates(model, tok, [prefix + q for q in queries], candidates)  # (N, C)
+    for batch_size in (1, 3, 64):
+        packed = icl.score_after_prefix(model, tok, prefix, queries, candidates, batch_size=batch_size)
+        torch.testing.assert_close(packed, whole, atol=1e-4, rtol=1e-4)

@@ -242,7 +242,10 @@ def _finetune_together(make_model, seeds, train_data, val_data, test_data, steps
     batch = max(run_batch)  # B: every run's batch is padded to it
     real = (torch.arange(batch)[None] < torch.tensor(run_batch)[:, None]).to(device)  # (M, B): row b < B_m
     trainable = {name: p for name, p in ensemble.stacked_parameters().items() if p.requires_grad}  # (M, *shape)
-    optimizer = torch.optim.AdamW([p for p in ensemble.parameters() if p.requires_grad], lr=lr)
+    # On a GPU, AdamW's fused kernel: one pass over each parameter's p, grad and moments instead of several
+    # (20 SmolLM2-sized classifiers fine-tuned in full on an H200: 167 → 150 ms a step); the same update.
+    optimizer = torch.optim.AdamW([p for p in ensemble.parameters() if p.requires_grad], lr=lr,
+                                  fused=device.type == "cuda")
     best_acc = torch.full((n_runs,), -1.0)
     best = {name: p.detach().clone() for name, p in trainable.items()}
     chunk = steps // checks  # steps between two validation checks

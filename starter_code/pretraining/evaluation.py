@@ -19,11 +19,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from pretraining.device import get_device
 
 C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # inverse L2 strength, log-spaced; the probe picks one on validation
+
+
+_blas = None  # the ThreadpoolController of blas_threads, made at its first call
+
+
+def blas_threads(limit: int | None):
+    """``with blas_threads(1):`` — at most ``limit`` BLAS threads inside (None: the libraries' defaults).
+
+    threadpoolctl's ``threadpool_limits`` lists the loaded libraries anew at every call (each shared object's
+    file is opened and read): about 1 ms on the 2-core CPU, more with CUDA's libraries loaded, several times a
+    probe. The list is made once here, after SciPy's own OpenBLAS (scikit-learn's L-BFGS) is loaded."""
+    global _blas
+    if _blas is None:
+        import scipy.linalg  # noqa: F401 — loads the BLAS library scikit-learn's solver calls
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=limit, user_api="blas")
 
 
 def _numpy(x) -> np.ndarray:
@@ -52,7 +69,7 @@ class Probe:
 
     def predict_features(self, z: np.ndarray) -> np.ndarray:
         """z: (N, r) already through :meth:`features` → (N,) predicted labels (the highest score's class)."""
-        with threadpool_limits(limits=1, user_api="blas"):  # small products, as in linear_probe
+        with blas_threads(1):  # small products, as in linear_probe
             scores = z @ self.coef.T + self.intercept  # (N, classes) or (N, 1)
         return self.classes[(scores[:, 0] > 0).astype(np.int64) if scores.shape[1] == 1 else scores.argmax(1)]
 
@@ -203,7 +220,7 @@ def linear_probe(train_x, train_y, val_x, val_y, cs: tuple[float, ...] = C_GRID,
     # One BLAS thread by default: these matrices are small (k·classes rows), and a pool of threads spends more on
     # waking and syncing than it saves — 2.3 s against 0.24 s for a 100 × 1,024 probe on a 2-core CPU
     # (scripts/bench_probe.py measures it on the machine at hand).
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with blas_threads(threads):
         basis = row_space((x - mean) / std) if reduce else None
         unfitted = Probe(mean, std, None, None, classes, float("nan"), float("nan"), basis)
         xs, vx, vy = unfitted.features(x), unfitted.features(val_x), _numpy(val_y).astype(np.int64)  # (N, r), (M, r)
