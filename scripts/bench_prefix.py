@@ -5,8 +5,8 @@ queries changes its speed, with the same scores.
     python scripts/bench_prefix.py --k 32 --queries 245 --batch-sizes 16 64   # notebook 05's FULL case, on a GPU
 
 Why: notebook 05 scores 245 test articles after a prefix of up to 128 examples (~6,000 tokens) for 31 draws of
-examples, SmolLM2-135M-Instruct; each batch copies the prefix's cache once per row. The prompts are built as the
-notebook builds them (articles cut to 160 characters, ``Article: … / Topic:``).
+examples, SmolLM2-135M-Instruct; each batch's rows are packed into one sequence after the prefix's cache. The
+prompts are built as the notebook builds them (articles cut to 160 characters, ``Article: … / Topic:``).
 
 Prints JSON: median seconds of one evaluation per batch size (interleaved rounds), each one's speed-up over the
 first batch size given, and the largest score difference from it.

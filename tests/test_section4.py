@@ -145,7 +145,7 @@ def test_runs_that_do_not_fit_in_memory_together_train_in_halves_with_the_same_r
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="a real out-of-memory error needs a CUDA GPU")
-def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_accuracies():
+def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_accuracies(monkeypatch):
     """20 course-GPT classifiers fine-tuned in full, then again with the allocator capped at 45% (then 30%, 20%)
     of what they needed together: the real CUDA out-of-memory error (inside vmap, or a graph's recording)
     splits them into groups, and every run gets the accuracy it got before."""
@@ -154,6 +154,7 @@ def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_
     from pretraining import finetune
     from pretraining.pretrained import load_gpt
 
+    monkeypatch.setenv("PRETRAINING_DEVICE", "cuda")  # conftest sets the CPU for the rest of the suite
     backbone = finetune.backbone_of(load_gpt("gpt", device="cpu"))
 
     def make():
@@ -175,6 +176,7 @@ def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_
     torch.cuda.reset_peak_memory_stats()
     whole = finetune.finetune_runs(make, list(range(20)), train, val, test, **settings)
     needed = torch.cuda.max_memory_allocated() - before
+    assert needed > 2**20, f"the runs took {needed} bytes of the GPU: did they run on the CPU?"
     seen = []
     # Where the memory runs out decides what gives: in a graph's recording, the step may run without the graph
     # (less memory) and the 20 still fit; tighter caps then force the split. Every capped attempt must give the
