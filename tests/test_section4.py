@@ -5,6 +5,8 @@ what each backbone computes from its 2-D one, and runs trained together get the 
 
 import copy
 import gc
+import os
+import subprocess
 import sys
 
 import pytest
@@ -146,15 +148,28 @@ def test_runs_that_do_not_fit_in_memory_together_train_in_halves_with_the_same_r
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="a real out-of-memory error needs a CUDA GPU")
 def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_accuracies(monkeypatch):
-    """20 course-GPT classifiers fine-tuned in full, then again with the allocator capped at 45% (then 30%, 20%)
-    of what they needed together: the real CUDA out-of-memory error (inside vmap, or a graph's recording)
-    splits them into groups, and every run gets the accuracy it got before."""
+    """20 course-GPT classifiers fine-tuned in full, then again with the allocator capped at 60% (then 40%, 25%)
+    of what they need together: the real CUDA out-of-memory error (inside vmap) splits them into groups, and every
+    run gets the accuracy it got before. Then a recording that runs out of memory: the steps run as usual.
+
+    In a process of its own: what earlier tests leave in torch's allocator (the pools of recordings that failed on
+    purpose, which torch 2.11 never frees) changes how much room a cap leaves."""
+    if not os.environ.get("PRETRAINING_TEST_OWN_PROCESS"):
+        test = f"{__file__}::{sys._getframe().f_code.co_name}"
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", test],
+                              env={**os.environ, "PRETRAINING_TEST_OWN_PROCESS": "1"}, cwd=REPO, capture_output=True,
+                              text=True)
+        assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-6000:] + done.stderr[-2000:]
+        print(done.stdout[-1500:])
+        return
     import warnings
 
     from pretraining import finetune
     from pretraining.pretrained import load_gpt
+    from pretraining.training import GraphedStep
 
     monkeypatch.setenv("PRETRAINING_DEVICE", "cuda")  # conftest sets the CPU for the rest of the suite
+    monkeypatch.setattr(GraphedStep, "out_of_memory", False)  # graphs on, whatever an earlier test left
     backbone = finetune.backbone_of(load_gpt("gpt", device="cpu"))
 
     def make():
@@ -170,18 +185,19 @@ def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_
 
     train, val, test = [data(16) for _ in range(20)], data(64), data(245)
     settings = dict(steps=12, checks=3, lr=5e-4)
+    whole = finetune.finetune_runs(make, list(range(20)), train, val, test, **settings)  # with CUDA graphs
+    # The capped runs record no graph: a recording that runs out of memory keeps that memory for the rest of the
+    # process (torch 2.11, pytorch/pytorch#190348), which would leave the split nothing to split into.
+    monkeypatch.setattr(GraphedStep, "out_of_memory", True)
     gc.collect()
     torch.cuda.empty_cache()
     before = torch.cuda.memory_allocated()  # what earlier tests still hold (cached models): not the runs' need
     torch.cuda.reset_peak_memory_stats()
-    whole = finetune.finetune_runs(make, list(range(20)), train, val, test, **settings)
+    assert finetune.finetune_runs(make, list(range(20)), train, val, test, **settings) == whole
     needed = torch.cuda.max_memory_allocated() - before
     assert needed > 2**20, f"the runs took {needed} bytes of the GPU: did they run on the CPU?"
     seen = []
-    # Where the memory runs out decides what gives: in a graph's recording, the step may run without the graph
-    # (less memory) and the 20 still fit; tighter caps then force the split. Every capped attempt must give the
-    # same accuracies; at least one must split.
-    for share in (0.45, 0.3, 0.2):
+    for share in (0.6, 0.4, 0.25):
         gc.collect()
         torch.cuda.empty_cache()
         cap = torch.cuda.memory_reserved() + share * needed  # the allocator's limit: what it holds now, and more
@@ -197,4 +213,16 @@ def test_on_a_gpu_too_small_for_all_the_runs_they_train_in_groups_with_the_same_
         seen.append((share, split, sorted({str(w.message)[:80] for w in caught})))
         if split:
             break
+    print(f"the runs need {needed / 2**30:.3f} GiB; capped (share, split, warnings): {seen}")  # with pytest -s
     assert seen[-1][1], f"no split at any cap (the runs needed {needed / 2**30:.2f} GiB): {seen}"
+
+    # A recording that runs out of memory: that step and every later one run as usual, with one warning.
+    monkeypatch.setattr(GraphedStep, "out_of_memory", False)
+
+    def short_of_memory(self, batch):
+        raise torch.OutOfMemoryError("CUDA out of memory (a test's pretend GPU, while recording)")
+
+    monkeypatch.setattr(GraphedStep, "_record", short_of_memory)
+    with pytest.warns(UserWarning, match="ran out while recording") as caught:
+        assert finetune.finetune_runs(make, list(range(20)), train, val, test, **settings) == whole
+    assert GraphedStep.out_of_memory and sum("ran out while recording" in str(w.message) for w in caught) == 1

@@ -159,6 +159,10 @@ class GraphedStep:
     """
 
     WARMUP = 2
+    # Set for the rest of the process once the GPU's memory ran out while recording: torch (2.11 at least) then
+    # keeps the memory that recording took in the graph's own pool until the process ends (pytorch/pytorch#190348),
+    # so every further attempt would leave less for the steps that run as usual.
+    out_of_memory = False
 
     def __init__(self, loss_fn: Callable, params: list[torch.Tensor], generators: Sequence[torch.Generator] = ()):
         self.loss_fn, self.params, self.generators = loss_fn, params, list(generators)
@@ -170,7 +174,7 @@ class GraphedStep:
 
     def fits(self, batch) -> bool:
         """Whether this step can be (or be recorded as) the graph: the same shapes as the first batch."""
-        if self.failed:
+        if self.failed or GraphedStep.out_of_memory:
             return False
         shapes = map_tensors(lambda t: (tuple(t.shape), t.dtype, t.device), batch)
         if self.seen == 0:
@@ -187,18 +191,29 @@ class GraphedStep:
             torch.cuda.current_stream().wait_stream(self.stream)
             return loss
         if not self.recorded:
+            reason = None
             try:
                 self._record(batch)
             except Exception as exc:  # noqa: BLE001 — an operation a graph cannot hold: run as usual from now on
-                self._release_generators()
+                reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                out_of_memory = isinstance(exc, torch.OutOfMemoryError)
+            if reason is not None:  # out of the except block: the failed recording's tensors are freed by now
+                self._forget_recording()
                 self.attempts += 1
-                # The first recording of some backward passes fails where the second succeeds (seen on an H200,
-                # torch 2.11: the MAE's); this step runs as usual, the next one of these shapes tries again once.
-                self.failed = self.attempts >= 2
-                if self.failed:
-                    warnings.warn(f"this training step could not be recorded as a CUDA graph ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}); it runs as usual, only slower.",
-                                  stacklevel=3)
+                if out_of_memory:
+                    GraphedStep.out_of_memory = self.failed = True
+                    warnings.warn("the GPU's memory ran out while recording a training step as a CUDA graph: "
+                                  "every training step runs as usual from now on in this process, only slower. "
+                                  "Torch keeps the memory that recording took until the kernel restarts: if what "
+                                  "you train no longer fits, restart the kernel.", stacklevel=3)
+                else:
+                    # The first recording of some backward passes fails where the second succeeds (seen on an
+                    # H200, torch 2.11: the MAE's); this step runs as usual, the next one of these shapes tries
+                    # again once.
+                    self.failed = self.attempts >= 2
+                    if self.failed:
+                        warnings.warn(f"this training step could not be recorded as a CUDA graph ({reason}); it "
+                                      "runs as usual, only slower.", stacklevel=3)
                 return self._forward_backward(batch)
         else:
             for static, fresh in zip(_tensors(self.static_batch), _tensors(batch)):
@@ -206,11 +221,16 @@ class GraphedStep:
         self.graph.replay()
         return self.static_loss.detach().clone()  # the next replay overwrites static_loss
 
-    def _release_generators(self) -> None:
-        """After a failed recording, torch leaves the generators it recorded from marked as "recording", and
-        every later draw from them would raise: give each a copy of its own state (same seed and offset)."""
+    def _forget_recording(self) -> None:
+        """Undo a failed recording. Torch leaves the generators it recorded from marked as "recording", and every
+        later draw from them would raise: each gets a copy of its own state (same seed and offset). The graph
+        keeps the memory it took while recording in a pool of its own, which no step run as usual can use: it
+        is dropped, and that memory handed back where torch can (not after running out of memory: see
+        ``out_of_memory``)."""
         for generator in [torch.cuda.default_generators[torch.cuda.current_device()], *self.generators]:
             generator.graphsafe_set_state(generator.graphsafe_get_state().clone_state())
+        self.graph = self.static_batch = self.static_loss = None
+        torch.cuda.empty_cache()
 
     def _forward_backward(self, batch) -> torch.Tensor:
         """``loss_fn`` and its backward pass, every ``p.grad`` unset first (so that the backward writes each
@@ -223,6 +243,9 @@ class GraphedStep:
 
     def _record(self, batch) -> None:
         torch.cuda.synchronize()
+        # A recording takes fresh memory for its own pool and cannot use the blocks torch keeps cached (nor free
+        # them while recording): hand those back first, or a GPU with room for the step runs out while recording.
+        torch.cuda.empty_cache()
         self.static_batch = map_tensors(torch.clone, batch)
         self.graph = torch.cuda.CUDAGraph()
         for generator in self.generators:
