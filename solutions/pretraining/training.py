@@ -243,9 +243,6 @@ class GraphedStep:
 
     def _record(self, batch) -> None:
         torch.cuda.synchronize()
-        # A recording takes fresh memory for its own pool and cannot use the blocks torch keeps cached (nor free
-        # them while recording): hand those back first, or a GPU with room for the step runs out while recording.
-        torch.cuda.empty_cache()
         self.static_batch = map_tensors(torch.clone, batch)
         self.graph = torch.cuda.CUDAGraph()
         for generator in self.generators:
