@@ -8,9 +8,11 @@ every restart after a crash or a timeout while grading. The zygote pays once:
   same environment, the same resource limits, ``python -I`` — with this file's source as ``-c`` in place of
   ``worker.py`` (so it needs nothing the worker's tree does not hold). It imports torch and numpy, says it is
   ready, and then — for a notebook's checks, where it serves many starts — imports the rest of
-  :data:`PREIMPORT` while idle (transformers' GPT-2 and BERT code, scikit-learn, ...); a request that arrives
-  during one of those imports waits for it to end. It never imports the student's package and never runs a
-  tensor operation, so torch's thread pools are not started when it forks (the child sets its own threads).
+  :data:`PREIMPORT` while idle (transformers' GPT-2 and BERT code, scikit-learn, ...): from ``setup()``'s early
+  start on (the student reads and writes code meanwhile), each import once no start has been asked for
+  :data:`QUIET_SECONDS`; a request that arrives during one of those imports waits for it to end. It never
+  imports the student's package and never runs a tensor operation, so torch's thread pools are not started
+  when it forks (the child sets its own threads).
 - Each :class:`Worker <autograder.client.Worker>` start asks it to ``fork()``. The child gets a channel of its
   own (a socket the client created), its own session and its own environment (TMPDIR, HOME), and runs
   ``worker.main`` — the same code a cold worker runs — which imports the student's code *as it is on disk now*:
@@ -64,6 +66,7 @@ PREIMPORT = ["torch.nn.functional", "transformers", "transformers.models.gpt2.mo
 # Only where a zygote is sure to serve many starts (a notebook's check server sets this): elsewhere — one
 # ``grade`` — its children need what a cold worker imports, and idle imports would only compete for the CPU.
 IDLE_IMPORTS = False
+QUIET_SECONDS = 1.0  # an idle import starts only when no worker start has been asked for this long
 MAX_ZYGOTES = 2  # per process (a grade holds two: the submission's and the reference's); least recently used closed
 _CREDS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
@@ -158,8 +161,11 @@ def zygote_main(worker_path: str, idle_imports: bool) -> None:
         pass
     _send(control, {"ready": True, "threads": len(os.listdir("/proc/self/task"))})
     pending = list(PREIMPORT) if idle_imports else []
-    forks = 0  # idle imports wait for the second fork: the check server's warm-up is the first, and a check
-    # whose fork arrived in the middle of importing transformers would wait for it
+    forks = 0  # idle imports wait for the second fork (the check server's warm-up is the first, and a check
+    # whose fork arrived in the middle of importing transformers would wait for it), or for a status request
+    # with "start" (setup()'s early start: begin_idle_imports); and each waits until no fork has been asked for
+    # QUIET_SECONDS, since checks run back to back (a notebook run as a script) would otherwise wait for them
+    last_fork = time.monotonic()
     exited: dict[int, int] = {}
     children: set[int] = set()
     sweep = False
@@ -183,7 +189,8 @@ def zygote_main(worker_path: str, idle_imports: bool) -> None:
             time.sleep(0.005)
 
     while True:
-        ready, _, _ = select.select([control], [], [], 0 if pending and forks >= 2 else None)
+        quiet = max(0.0, last_fork + QUIET_SECONDS - time.monotonic()) if pending and forks >= 2 else None
+        ready, _, _ = select.select([control], [], [], quiet)
         if not ready:
             name = pending.pop(0)
             try:
@@ -210,6 +217,7 @@ def zygote_main(worker_path: str, idle_imports: bool) -> None:
                 os.close(fd)
             children.add(pid)
             forks += 1
+            last_fork = time.monotonic()
             sweep = _own_pid_namespace(str(request.get("host_pidns", "")))
             _send(control, {"pid": pid})
         elif request.get("op") == "status":
@@ -513,7 +521,8 @@ def serve_checks() -> None:
     """The check server (trusted: it runs the checks, never student code): one JSON request per line on stdin,
     ``{"code": folder, "k": pattern}``, one reply per line, ``{"output": table, "ok": bool}``. Its first act is to
     start the zygote for the first request's folder, while pytest and the checks' modules are imported; a first
-    request ``{"code": folder, "warm": true}`` (from a notebook's ``setup()``) asks for only that, and gets no reply."""
+    request ``{"code": folder, "warm": true}`` (from a notebook's ``setup()``) asks for only that, and for the zygote's
+    idle imports at once (:func:`begin_idle_imports`), and gets no reply."""
     channel_in, channel_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -544,6 +553,8 @@ def serve_checks() -> None:
     from . import grading  # noqa: F401 — pytest and the checks' imports, while the zygote imports torch
 
     starting.join()
+    if json.loads(first).get("warm"):
+        begin_idle_imports()  # setup()'s start: the student's first check comes minutes later, not at once
     line = first
     while line:
         request = json.loads(line)
@@ -651,6 +662,20 @@ def run_check(code: Path, pattern: str | None, env: dict, cwd: Path) -> tuple[st
     except ZygoteError:
         _SERVER = None
         raise
+
+
+def begin_idle_imports() -> None:
+    """Let every zygote of this process start its idle imports now rather than at its second fork: a notebook's
+    ``setup()`` asks for this, since a student's first ``check()`` comes after reading and writing code, and is then
+    as warm as the later ones (a check that arrives during an import waits for that import to end)."""
+    with _LOCK:
+        zygotes = [z for z in _ZYGOTES.values() if z.alive()]
+    for zygote in zygotes:
+        try:
+            with zygote.lock:
+                zygote._ask({"op": "status", "start": True}, 30.0)
+        except ZygoteError:
+            pass  # the next start makes a new one
 
 
 def settle(timeout: float = STARTUP_SECONDS) -> bool:

@@ -6,7 +6,9 @@
     python scripts/bench_all.py --only check notebooks --notebooks --cpu-baseline   # a GPU host: FULL vs CPU defaults
 
 - ``check``: a notebook's ``check(PATTERN)`` (``autograder.student.check``) on the solutions: the **first** call of a
-  session (the warm runner starts: a check server and its zygote), then **warm** calls (after the zygote's idle
+  session (the warm runner starts: a check server and its zygote); the first call **after setup** and
+  ``--pause`` seconds (a student's flow: ``setup()`` starts the runner, the student reads and writes code), and the
+  call right after that one; then **warm** calls (after the zygote's idle
   imports) interleaved with **cold** ones (``AUTOGRADER_WARM=0``: two fresh processes per call, as before the warm
   runner) — medians of ``--repeats`` rounds, and the ratio.
 - ``notebooks`` (only with ``--notebooks``): each solution notebook end to end as a plain script
@@ -42,9 +44,10 @@ from benchmark import environment, get_device, interleaved_medians  # noqa: E402
 RATIOS = ("kv_cache", "lora", "mae", "icl", "probe", "seeds", "prefix")
 
 
-def check_latency(patterns: list[str], repeats: int) -> dict:
-    """First, warm and cold ``check()`` of each pattern on the solutions, in seconds."""
+def check_latency(patterns: list[str], repeats: int, pause: float = 20.0) -> dict:
+    """First, after-setup, warm and cold ``check()`` of each pattern on the solutions, in seconds."""
     from autograder import student, warm
+    from autograder.paths import REPO
 
     os.environ["PRETRAINING_CODE"] = str(HERE.parent / "solutions")
 
@@ -69,11 +72,24 @@ def check_latency(patterns: list[str], repeats: int) -> dict:
             start = time.perf_counter()
             quiet_check(pattern)
             first.append(time.perf_counter() - start)
+        after_setup, next_one = [], []
+        for _ in range(repeats):  # a student's session: setup() starts the runner, then minutes of reading
+            warm.shutdown()
+            warm.start_checks(student.code_folder(), student._check_env(), REPO)
+            time.sleep(pause)
+            for times in (after_setup, next_one):  # the first check, then one right after it
+                start = time.perf_counter()
+                quiet_check(pattern)
+                times.append(time.perf_counter() - start)
         warm.settle()  # the steady state: the zygote's idle imports are done
         timed = interleaved_medians({"warm": lambda: quiet_check(pattern), "cold": lambda: quiet_check(pattern, True)},
                                     get_device(), repeats=repeats, warmup=1)
         figures[pattern] = {
             "first_median_s": round(statistics.median(first), 3), "first_times_s": [round(t, 3) for t in first],
+            f"after_setup_and_{pause:g}_s_median_s": round(statistics.median(after_setup), 3),
+            "after_setup_times_s": [round(t, 3) for t in after_setup],
+            "next_after_setup_median_s": round(statistics.median(next_one), 3),
+            "next_after_setup_times_s": [round(t, 3) for t in next_one],
             "warm_median_s": round(timed["warm"]["median_s"], 3), "warm_times_s": timed["warm"]["times_s"],
             "cold_median_s": round(timed["cold"]["median_s"], 3), "cold_times_s": timed["cold"]["times_s"],
             "cold_over_warm": round(timed["cold"]["median_s"] / timed["warm"]["median_s"], 2),
@@ -187,6 +203,8 @@ def main() -> None:
                         help="check() patterns to time (default: one section-1 function; the KV cache, which needs "
                              "transformers)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pause", type=float, default=20.0,
+                        help="seconds between setup() and the first check() (a student reading the notebook)")
     parser.add_argument("--ratio-args", nargs=2, action="append", default=[], metavar=("NAME", "ARGS"),
                         help='extra arguments for one bench script, e.g. --ratio-args mae "--repeats 3"')
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here (after every section)")
@@ -200,7 +218,7 @@ def main() -> None:
         if args.out:
             args.out.write_text(json.dumps(document, indent=2) + "\n")
 
-    sections = [("check", lambda: check_latency(args.patterns, args.repeats)),
+    sections = [("check", lambda: check_latency(args.patterns, args.repeats, args.pause)),
                 ("notebooks", lambda: notebook_times(args.notebooks or [], args.notebook_timeout, args.cpu_baseline, args.logs,
                                                  lambda figures: write({**results, "notebooks": figures}))),
                 *((name, lambda name=name: ratio(name, extra.get(name, []))) for name in RATIOS)]

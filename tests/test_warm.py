@@ -171,6 +171,33 @@ def test_the_zygote_can_be_turned_off(tmp_path, monkeypatch):
         assert type(worker.proc) is not warm.WarmChild
 
 
+def test_setups_early_start_lets_the_zygote_import_while_the_student_reads(tmp_path, monkeypatch):
+    """A zygote that serves a notebook waits after its first start (the warm-up), so that checks run back to back do
+    not wait for its idle imports; setup() asks it to begin them at once (begin_idle_imports), so that the student's
+    first check() finds transformers imported too."""
+    monkeypatch.setattr(warm, "IDLE_IMPORTS", True)  # what the check server sets
+    root = submission(tmp_path / "code", 1)
+    with Worker(root, Sandbox()) as first:  # the warm-up start
+        assert first.call("pretraining.tiny:value") == 1
+        zygote = first.proc.zygote
+    try:
+        def pending() -> int:
+            with zygote.lock:
+                return zygote._ask({"op": "status"}, 30.0)["pending"]
+
+        time.sleep(2 * warm.QUIET_SECONDS)
+        assert pending() == len(warm.PREIMPORT), "the idle imports began without a second start or a request"
+        warm.begin_idle_imports()
+        deadline = time.monotonic() + warm.STARTUP_SECONDS
+        while pending() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pending() == 0, "begin_idle_imports did not start the zygote's idle imports"
+    finally:
+        with warm._LOCK:
+            for key in [k for k, z in warm._ZYGOTES.items() if z is zygote]:
+                warm._ZYGOTES.pop(key).close()
+
+
 def test_notebook_checks_reuse_one_runner_and_see_edits(tmp_path, monkeypatch, capsys):
     """check() from a notebook: setup() starts the runner, every call reuses it, sees the code as saved, and prints
     what the cold `python -m autograder check` prints."""
