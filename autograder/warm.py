@@ -333,14 +333,19 @@ class Zygote:
         with self.lock:
             self._ask({"op": "kill", "pid": pid}, 30.0)
 
+    def status(self, start: bool = False, timeout: float = 30.0) -> dict:
+        """``pending`` (idle imports not done yet) and ``children``; with ``start``, the zygote begins its idle
+        imports now if it had not (each after :data:`QUIET_SECONDS` without a start). A request during one of those
+        imports waits for it to end."""
+        with self.lock:
+            return self._ask({"op": "status", "start": start}, timeout)
+
     def settle(self, timeout: float = STARTUP_SECONDS) -> bool:
-        """Wait until the zygote has done all its idle imports (a request during one waits for it to end)."""
+        """Wait until the zygote has done all its idle imports."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.lock:
-                reply = self._ask({"op": "status", "start": True}, max(1.0, deadline - time.monotonic()))
-                if reply.get("pending", 0) == 0:
-                    return True
+            if self.status(start=True, timeout=max(1.0, deadline - time.monotonic())).get("pending", 0) == 0:
+                return True
             time.sleep(0.05)
         return False
 
@@ -672,8 +677,7 @@ def begin_idle_imports() -> None:
         zygotes = [z for z in _ZYGOTES.values() if z.alive()]
     for zygote in zygotes:
         try:
-            with zygote.lock:
-                zygote._ask({"op": "status", "start": True}, 30.0)
+            zygote.status(start=True)
         except ZygoteError:
             pass  # the next start makes a new one
 

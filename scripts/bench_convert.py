@@ -14,8 +14,8 @@ import argparse
 import contextlib
 import hashlib
 import os
-import shutil
 import tempfile
+from unittest import mock
 
 from benchmark import get_device, interleaved_medians, report
 
@@ -30,19 +30,11 @@ def main() -> None:
 
     def convert(name: str, reading):
         def run():
-            saved_cache, saved_reading = os.environ.get("PRETRAINING_CACHE"), pretrained._gguf_read_once
-            cache = tempfile.mkdtemp(prefix="bench-convert-")
-            os.environ["PRETRAINING_CACHE"], pretrained._gguf_read_once = cache, reading
-            try:
+            with tempfile.TemporaryDirectory(prefix="bench-convert-") as cache, \
+                    mock.patch.dict(os.environ, {"PRETRAINING_CACHE": cache}), \
+                    mock.patch.object(pretrained, "_gguf_read_once", reading):
                 folder = pretrained.smollm2_folder()
                 written[name] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-            finally:
-                pretrained._gguf_read_once = saved_reading
-                if saved_cache is None:
-                    os.environ.pop("PRETRAINING_CACHE", None)
-                else:
-                    os.environ["PRETRAINING_CACHE"] = saved_cache
-                shutil.rmtree(cache, ignore_errors=True)
         return run
 
     device = get_device()

@@ -182,8 +182,7 @@ def test_setups_early_start_lets_the_zygote_import_while_the_student_reads(tmp_p
         zygote = first.proc.zygote
     try:
         def pending() -> int:
-            with zygote.lock:
-                return zygote._ask({"op": "status"}, 30.0)["pending"]
+            return zygote.status()["pending"]
 
         time.sleep(2 * warm.QUIET_SECONDS)
         assert pending() == len(warm.PREIMPORT), "the idle imports began without a second start or a request"
